@@ -1,0 +1,7 @@
+//! Audience segmentation service: profiles and experience events come in, segment definitions
+//! written in PQL (Profile Query Language) describe audiences, and segment jobs evaluate them.
+//!
+//! The PQL engine ([`pql`]) is the core every other part uses.
+#![forbid(unsafe_code)]
+
+pub mod pql;

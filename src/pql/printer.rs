@@ -1,0 +1,4 @@
+//! (in progress)
+pub fn print(_e: &crate::pql::ast::Expr) -> String {
+    String::new()
+}
