@@ -699,3 +699,15 @@ impl fmt::Display for Expr {
         f.write_str(&crate::pql::printer::print(self))
     }
 }
+
+/// Whether argument `index` of method `name` is evaluated once per item of the receiver, with
+/// the item as the implicit context (D6.2): `arr.exists(pred)`, `arr.filter(pred)`,
+/// `arr.map(expr)`, the aggregates, `groupBy`, and the value argument of `topN`/`bottomN`.
+/// Shared by the compiler (name resolution) and pql/json (implicit-root encoding).
+pub fn is_item_relative_arg(method: &str, index: usize) -> bool {
+    match method {
+        "exists" | "filter" | "map" | "sum" | "average" | "min" | "max" | "groupBy" => index == 0,
+        "topN" | "bottomN" => index == 0,
+        _ => false,
+    }
+}

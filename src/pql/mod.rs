@@ -11,6 +11,7 @@
 
 pub mod ast;
 pub mod compiler;
+pub mod context;
 pub mod error;
 pub mod eval;
 pub mod json;
@@ -21,5 +22,6 @@ pub mod time;
 pub mod value;
 
 pub use ast::{Expr, ExprKind, Span};
+pub use context::{EvalContext, MembershipStatus, Memberships, NoMemberships, ProfileRecord};
 pub use error::PqlError;
 pub use value::Value;
