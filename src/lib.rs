@@ -4,4 +4,5 @@
 //! The PQL engine ([`pql`]) is the core every other part uses.
 #![forbid(unsafe_code)]
 
+pub mod datagen;
 pub mod pql;
