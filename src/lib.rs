@@ -4,5 +4,6 @@
 //! The PQL engine ([`pql`]) is the core every other part uses.
 #![forbid(unsafe_code)]
 
+pub mod context;
 pub mod datagen;
 pub mod pql;
