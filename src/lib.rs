@@ -4,6 +4,9 @@
 //! The PQL engine ([`pql`]) is the core every other part uses.
 #![forbid(unsafe_code)]
 
+pub mod auth;
+pub mod config;
 pub mod context;
 pub mod datagen;
+pub mod grpc;
 pub mod pql;
