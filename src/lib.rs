@@ -6,4 +6,6 @@
 
 pub mod context;
 pub mod datagen;
+pub mod domain;
+pub mod error;
 pub mod pql;
