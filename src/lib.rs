@@ -8,5 +8,7 @@ pub mod auth;
 pub mod config;
 pub mod context;
 pub mod datagen;
+pub mod domain;
+pub mod error;
 pub mod grpc;
 pub mod pql;

@@ -1,0 +1,25 @@
+//! The domain core: plain types and the services both edges (gRPC and REST) call.
+//!
+//! Nothing here knows a wire or storage type: no prost, no axum, no sea-orm. Every service method
+//! takes the caller's [`RequestContext`](crate::context::RequestContext) and answers with an
+//! [`Error`](crate::error::Error) from the one catalogue. Services are cheap to clone (they hold a
+//! `Store` handle and a [`Clock`]). `docs/domain-api.md` lists the public API.
+
+pub mod clock;
+pub mod definition;
+pub mod membership;
+pub mod page;
+pub mod profile;
+
+pub use clock::Clock;
+pub use definition::{
+    DefinitionInput, DefinitionList, DefinitionListQuery, DefinitionSort, DefinitionSortField,
+    EvaluationFilter, EvaluationInfo, Expression, ExpressionFormat, ExpressionInput,
+    SegmentDefinition, ValidatedExpression,
+};
+pub use membership::{MemberListQuery, MembershipWrite, SegmentMember};
+pub use page::Page;
+pub use profile::{
+    ExperienceEvent, Identity, Membership, Profile, ProfileListQuery, ProfileLookup, RecordOutcome,
+    RecordResult, RecordStatus,
+};

@@ -1,0 +1,91 @@
+//! Pages of results and the opaque tokens that continue them.
+//!
+//! AEP lists page by offset (`start`/`limit`); gRPC lists page by an opaque `page_token`. A token
+//! is the hex of `<scope>:<position>` where the scope binds it to the query that made it (a
+//! token from a list sorted by name is refused by a list sorted by time) and the position is an
+//! offset or the last key seen. Tokens are not secrets and not signed: a forged one can only
+//! select a page of the caller's own tenant.
+
+use crate::error::Error;
+
+/// Page size used when the request gives none.
+pub const DEFAULT_LIMIT: u32 = 100;
+/// Largest page size accepted.
+pub const MAX_LIMIT: u32 = 1000;
+
+/// One page of a list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Items matching the query across all pages.
+    pub total_count: u64,
+    /// The effective page size.
+    pub limit: u32,
+    /// The offset of the first item, for offset-paged lists.
+    pub start: Option<u64>,
+    /// The offset of the next page, for offset-paged lists; absent on the last page.
+    pub next_start: Option<u64>,
+    /// The token of the next page; absent on the last page.
+    pub next_page_token: Option<String>,
+}
+
+/// The page size to use: `None` -> [`DEFAULT_LIMIT`]; 0 or above [`MAX_LIMIT`] is refused.
+pub fn effective_limit(limit: Option<u32>) -> Result<u32, Error> {
+    match limit {
+        None => Ok(DEFAULT_LIMIT),
+        Some(0) => Err(Error::invalid("limit", "must be at least 1")),
+        Some(n) if n > MAX_LIMIT => Err(Error::invalid(
+            "limit",
+            format!("must be at most {MAX_LIMIT}, got {n}"),
+        )),
+        Some(n) => Ok(n),
+    }
+}
+
+/// Encodes a token for `position` within `scope`.
+pub fn encode_token(scope: &str, position: &str) -> String {
+    let raw = format!("{scope}:{position}");
+    raw.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Decodes a token made by [`encode_token`] with the same scope; anything else is an invalid
+/// `page_token`.
+pub fn decode_token(scope: &str, token: &str) -> Result<String, Error> {
+    let bad = || Error::invalid("page_token", "not a page token of this list");
+    if token.len() % 2 != 0 || !token.is_ascii() {
+        return Err(bad());
+    }
+    let bytes = (0..token.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&token[i..i + 2], 16))
+        .collect::<Result<Vec<u8>, _>>()
+        .map_err(|_| bad())?;
+    let raw = String::from_utf8(bytes).map_err(|_| bad())?;
+    raw.strip_prefix(scope)
+        .and_then(|rest| rest.strip_prefix(':'))
+        .map(str::to_owned)
+        .ok_or_else(bad)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_round_trip_within_their_scope_only() {
+        let t = encode_token("profiles", "3f2a-…");
+        assert_eq!(decode_token("profiles", &t).unwrap(), "3f2a-…");
+        assert!(decode_token("members", &t).is_err());
+        assert!(decode_token("profiles", "zz").is_err());
+        assert!(decode_token("profiles", "abc").is_err());
+        assert!(decode_token("profiles", "").is_err());
+    }
+
+    #[test]
+    fn limits() {
+        assert_eq!(effective_limit(None).unwrap(), DEFAULT_LIMIT);
+        assert_eq!(effective_limit(Some(7)).unwrap(), 7);
+        assert!(effective_limit(Some(0)).is_err());
+        assert!(effective_limit(Some(MAX_LIMIT + 1)).is_err());
+    }
+}
