@@ -9,3 +9,4 @@ pub mod datagen;
 pub mod domain;
 pub mod error;
 pub mod pql;
+pub mod store;
