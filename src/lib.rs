@@ -12,3 +12,4 @@ pub mod domain;
 pub mod error;
 pub mod grpc;
 pub mod pql;
+pub mod store;

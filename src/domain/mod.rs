@@ -7,9 +7,12 @@
 
 pub mod clock;
 pub mod definition;
+pub mod graph;
+pub mod ingest;
 pub mod membership;
 pub mod page;
 pub mod profile;
+pub mod profiles;
 
 pub use clock::Clock;
 pub use definition::{

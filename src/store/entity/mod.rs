@@ -1,0 +1,9 @@
+//! sea-orm entities, one per table. Every table carries `org` and `sandbox`; every repository
+//! query filters on both (the tenant is part of every key or index used).
+
+pub mod definition;
+pub mod definition_ref;
+pub mod event;
+pub mod identity;
+pub mod membership;
+pub mod profile;

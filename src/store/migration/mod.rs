@@ -1,0 +1,15 @@
+//! Schema migrations, numbered and applied in order at start ([`Migrator::up`] from
+//! `Store::connect`). A migration, once released, is never edited: changes come as new files.
+
+use sea_orm_migration::prelude::*;
+
+mod m0001_create_tables;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m0001_create_tables::Migration)]
+    }
+}

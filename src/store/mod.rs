@@ -1,0 +1,173 @@
+//! Persistence: the only module that speaks SQL (through sea-orm). Repositories are methods on
+//! [`Store`], grouped by resource in the submodules; they take a [`Tenant`] and return domain
+//! types and [`Error`]s, so nothing above this module sees sea-orm.
+//!
+//! Two backends, both tested for real: a SQLite file (the embedded default, WAL mode) and
+//! PostgreSQL (production, several replicas may share it). Every multi-row write runs in one
+//! transaction. On SQLite the pool holds one connection, which serialises writers (no busy
+//! errors, no lost updates); on PostgreSQL rows that are read-then-written are locked with
+//! `FOR UPDATE` and definition-graph changes take a per-tenant advisory lock.
+
+use std::path::Path;
+use std::time::Duration;
+
+use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, SqlErr,
+    Statement,
+};
+use sea_orm_migration::MigratorTrait;
+use tracing::instrument;
+
+use crate::context::Tenant;
+use crate::error::Error;
+
+mod definitions;
+mod entity;
+mod ingest;
+mod memberships;
+mod migration;
+mod profiles;
+
+pub use profiles::ProfileWithEvents;
+
+/// Where the embedded store lives when no database URL is configured.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/segmentation.db?mode=rwc";
+
+/// Which database a [`Store`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A handle on the database; cheap to clone (the pool is shared).
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: DatabaseConnection,
+    backend: Backend,
+}
+
+impl Store {
+    /// Connects to `sqlite://path?mode=rwc` (creating the file's directory, WAL mode) or
+    /// `postgres://...`, and applies pending migrations.
+    #[instrument(skip_all, err)]
+    pub async fn connect(url: &str) -> Result<Store, Error> {
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            return Err(Error::invalid(
+                "database_url",
+                "expected sqlite://path?mode=rwc or postgres://user@host/db",
+            ));
+        };
+        let mut options = ConnectOptions::new(url);
+        options
+            .sqlx_logging(false)
+            .connect_timeout(Duration::from_secs(10))
+            .acquire_timeout(Duration::from_secs(30));
+        if backend == Backend::Sqlite {
+            create_sqlite_dir(url)?;
+            options.max_connections(1).map_sqlx_sqlite_opts(|o| {
+                sqlite_tuning(o)
+            });
+        } else {
+            options.max_connections(16);
+        }
+        let db = Database::connect(options)
+            .await
+            .map_err(|e| Error::unavailable(format!("cannot connect to the database: {e}")))?;
+        migration::Migrator::up(&db, None)
+            .await
+            .map_err(|e| Error::internal(format!("database migration failed: {e}")))?;
+        Ok(Store { db, backend })
+    }
+
+    /// Whether the database answers (health checks).
+    #[instrument(skip_all, err)]
+    pub async fn ping(&self) -> Result<(), Error> {
+        self.db
+            .ping()
+            .await
+            .map_err(|e| Error::unavailable(format!("database unreachable: {e}")))
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Closes the pool (graceful shutdown).
+    pub async fn close(&self) -> Result<(), Error> {
+        self.db.close_by_ref().await.map_err(db_error)
+    }
+
+    /// Serialises changes to one tenant's definition graph across connections (PostgreSQL);
+    /// SQLite's single connection already does.
+    async fn lock_definition_graph<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        tenant: &Tenant,
+    ) -> Result<(), Error> {
+        if self.backend != Backend::Postgres {
+            return Ok(());
+        }
+        let key = format!("segment_definitions/{}/{}", tenant.org, tenant.sandbox);
+        conn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+            [key.into()],
+        ))
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+}
+
+fn sqlite_tuning(o: SqliteConnectOptions) -> SqliteConnectOptions {
+    o.journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(Duration::from_secs(10))
+        .foreign_keys(true)
+}
+
+/// Creates the directory of a `sqlite://` file so a fresh install starts without setup.
+fn create_sqlite_dir(url: &str) -> Result<(), Error> {
+    let rest = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
+    let path = rest.split('?').next().unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        return Ok(());
+    }
+    if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            Error::unavailable(format!("cannot create database directory {}: {e}", dir.display()))
+        })?;
+    }
+    Ok(())
+}
+
+/// A database failure as the caller sees it: lost connections are `Unavailable` (retry), the
+/// rest `Internal`. Unique-key violations are mapped by the repositories that expect them.
+pub(crate) fn db_error(e: DbErr) -> Error {
+    match &e {
+        DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => {
+            Error::unavailable(format!("database unavailable: {e}"))
+        }
+        _ => Error::internal(format!("database error: {e}")),
+    }
+}
+
+/// Whether `e` is a unique-key violation (a concurrent insert of the same key).
+pub(crate) fn is_unique_violation(e: &DbErr) -> bool {
+    matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+}
+
+/// Records the tenant on the current repository span.
+fn record_tenant(tenant: &Tenant) {
+    let span = tracing::Span::current();
+    span.record("org", tenant.org.as_str());
+    span.record("sandbox", tenant.sandbox.as_str());
+}
