@@ -28,7 +28,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .compile_with_config(
             config,
             PROTOS,
-            &["proto", well_known.to_str().ok_or("non-UTF-8 include path")?],
+            &[
+                "proto",
+                well_known.to_str().ok_or("non-UTF-8 include path")?,
+            ],
         )?;
     println!("cargo:rerun-if-changed=proto");
     Ok(())

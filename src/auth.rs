@@ -307,7 +307,10 @@ impl Authenticator {
             _ => None,
         }
         .ok_or_else(|| {
-            AuthError::InvalidToken(format!("tokens signed with {:?} are not accepted", header.alg))
+            AuthError::InvalidToken(format!(
+                "tokens signed with {:?} are not accepted",
+                header.alg
+            ))
         })?;
         let mut validation = Validation::new(header.alg);
         validation.set_required_spec_claims(&["exp"]);
@@ -318,18 +321,18 @@ impl Authenticator {
         if let Some(iss) = &self.issuer {
             validation.set_issuer(&[iss]);
         }
-        let data = jsonwebtoken::decode::<Claims>(token, key, &validation).map_err(|e| {
-            match e.kind() {
-                ErrorKind::ExpiredSignature => AuthError::ExpiredToken,
-                ErrorKind::InvalidSignature => AuthError::InvalidToken("bad signature".into()),
-                ErrorKind::InvalidIssuer => AuthError::InvalidToken("wrong issuer".into()),
-                ErrorKind::InvalidAudience => AuthError::InvalidToken("wrong audience".into()),
-                ErrorKind::ImmatureSignature => AuthError::InvalidToken("not valid yet".into()),
-                ErrorKind::MissingRequiredClaim(c) => {
-                    AuthError::InvalidToken(format!("missing claim `{c}`"))
-                }
-                _ => AuthError::InvalidToken(format!("cannot read its claims: {e}")),
+        let data = jsonwebtoken::decode::<Claims>(token, key, &validation).map_err(|e| match e
+            .kind()
+        {
+            ErrorKind::ExpiredSignature => AuthError::ExpiredToken,
+            ErrorKind::InvalidSignature => AuthError::InvalidToken("bad signature".into()),
+            ErrorKind::InvalidIssuer => AuthError::InvalidToken("wrong issuer".into()),
+            ErrorKind::InvalidAudience => AuthError::InvalidToken("wrong audience".into()),
+            ErrorKind::ImmatureSignature => AuthError::InvalidToken("not valid yet".into()),
+            ErrorKind::MissingRequiredClaim(c) => {
+                AuthError::InvalidToken(format!("missing claim `{c}`"))
             }
+            _ => AuthError::InvalidToken(format!("cannot read its claims: {e}")),
         })?;
         let claims = data.claims;
         if claims.org.is_empty() || claims.client_id.is_empty() {

@@ -176,6 +176,14 @@ impl DatabaseUrl {
     pub fn is_sqlite(&self) -> bool {
         self.0.starts_with("sqlite:")
     }
+
+    /// The database file of a `sqlite:` URL; `None` for in-memory databases and other backends.
+    pub fn sqlite_path(&self) -> Option<PathBuf> {
+        let rest = self.0.strip_prefix("sqlite:")?;
+        let rest = rest.strip_prefix("//").unwrap_or(rest);
+        let path = rest.split('?').next().unwrap_or_default();
+        (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+    }
 }
 
 impl fmt::Debug for DatabaseUrl {
@@ -334,7 +342,10 @@ impl Layer {
             path: path.to_owned(),
             message,
         };
-        if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) {
+        if path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+        {
             serde_json::from_str(&text).map_err(|e| parse_error(e.to_string()))
         } else {
             toml::from_str(&text).map_err(|e| parse_error(e.to_string()))
@@ -352,12 +363,14 @@ impl Layer {
             auth_hs256_secret: var("auth_hs256_secret").map(Secret),
             auth_rs256_public_key_path: var("auth_rs256_public_key_path").map(PathBuf::from),
             auth_static_tokens: match var("auth_static_tokens") {
-                Some(json) => Some(parse_static_tokens(&json).map_err(|message| {
-                    ConfigError::Env {
-                        var: format!("{ENV_PREFIX}AUTH_STATIC_TOKENS"),
-                        message,
-                    }
-                })?),
+                Some(json) => {
+                    Some(
+                        parse_static_tokens(&json).map_err(|message| ConfigError::Env {
+                            var: format!("{ENV_PREFIX}AUTH_STATIC_TOKENS"),
+                            message,
+                        })?,
+                    )
+                }
                 None => None,
             },
             auth_jwt_issuer: var("auth_jwt_issuer"),
@@ -371,12 +384,14 @@ impl Layer {
 
     fn from_args(args: &ServeArgs) -> Result<Layer, ConfigError> {
         let static_tokens = match &args.auth_static_tokens {
-            Some(json) => Some(parse_static_tokens(json).map_err(|message| {
-                ConfigError::Invalid {
-                    setting: "auth_static_tokens",
-                    message,
-                }
-            })?),
+            Some(json) => {
+                Some(
+                    parse_static_tokens(json).map_err(|message| ConfigError::Invalid {
+                        setting: "auth_static_tokens",
+                        message,
+                    })?,
+                )
+            }
             None => None,
         };
         Ok(Layer {
@@ -408,10 +423,14 @@ where
     let name = format!("{ENV_PREFIX}{}", key.to_ascii_uppercase());
     match env(&name) {
         None => Ok(None),
-        Some(raw) => raw.trim().parse::<T>().map(Some).map_err(|e| ConfigError::Env {
-            var: name,
-            message: e.to_string(),
-        }),
+        Some(raw) => raw
+            .trim()
+            .parse::<T>()
+            .map(Some)
+            .map_err(|e| ConfigError::Env {
+                var: name,
+                message: e.to_string(),
+            }),
     }
 }
 
@@ -486,7 +505,11 @@ impl Settings {
             limits: Limits {
                 max_body_bytes: to_usize(
                     "max_body_bytes",
-                    positive("max_body_bytes", layer.max_body_bytes, DEFAULT_MAX_BODY_BYTES)?,
+                    positive(
+                        "max_body_bytes",
+                        layer.max_body_bytes,
+                        DEFAULT_MAX_BODY_BYTES,
+                    )?,
                 )?,
                 max_batch_records: to_usize(
                     "max_batch_records",

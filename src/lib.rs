@@ -4,6 +4,7 @@
 //! The PQL engine ([`pql`]) is the core every other part uses.
 #![forbid(unsafe_code)]
 
+pub mod app;
 pub mod auth;
 pub mod config;
 pub mod context;
@@ -11,5 +12,7 @@ pub mod datagen;
 pub mod domain;
 pub mod error;
 pub mod grpc;
+pub mod health;
 pub mod pql;
 pub mod store;
+pub mod telemetry;

@@ -6,4 +6,5 @@
 tonic::include_proto!("segmentation.v1");
 
 /// The encoded `FileDescriptorSet` of `proto/segmentation/v1/*.proto` (for tonic-reflection).
-pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("segmentation_descriptor");
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    tonic::include_file_descriptor_set!("segmentation_descriptor");

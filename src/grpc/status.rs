@@ -166,7 +166,10 @@ mod tests {
         let status = error_status(&Error::not_found(ResourceKind::Profile, "p1"));
         assert_eq!(status.code(), tonic::Code::NotFound);
         assert_eq!(
-            status.get_error_details().error_info().map(|i| i.reason.as_str()),
+            status
+                .get_error_details()
+                .error_info()
+                .map(|i| i.reason.as_str()),
             Some("not_found")
         );
         let status = error_status(&Error::internal("disk on fire at /var/lib/x"));
@@ -180,7 +183,10 @@ mod tests {
             (AuthError::MissingToken, tonic::Code::Unauthenticated),
             (AuthError::ExpiredToken, tonic::Code::Unauthenticated),
             (AuthError::ApiKeyMismatch, tonic::Code::PermissionDenied),
-            (AuthError::SandboxNotAllowed("dev".into()), tonic::Code::PermissionDenied),
+            (
+                AuthError::SandboxNotAllowed("dev".into()),
+                tonic::Code::PermissionDenied,
+            ),
             (AuthError::MissingOrg, tonic::Code::InvalidArgument),
         ];
         for (err, code) in cases {
