@@ -5,13 +5,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Select, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, Set, TransactionTrait,
 };
 use tracing::instrument;
 
 use super::entity::{definition, definition_ref, membership};
-use super::{Store, db_error, is_unique_violation, record_tenant};
+use super::{Store, db_error, finish, is_unique_violation, record_tenant};
 use crate::context::Tenant;
 use crate::domain::definition::{
     DefinitionSort, DefinitionSortField, EvaluationFilter, EvaluationInfo, Expression,
@@ -103,7 +103,9 @@ async fn load_refs<C: ConnectionTrait>(
         .await
         .map_err(db_error)?;
     for r in rows {
-        out.entry(r.definition_id).or_default().push(r.referenced_id);
+        out.entry(r.definition_id)
+            .or_default()
+            .push(r.referenced_id);
     }
     Ok(out)
 }
@@ -183,18 +185,27 @@ impl Store {
     ) -> Result<(), Error> {
         record_tenant(tenant);
         let txn = self.db.begin().await.map_err(db_error)?;
-        self.lock_definition_graph(&txn, tenant).await?;
-        let (known, edges) = load_graph(&txn, tenant).await?;
+        let result = self.insert_definition_in(&txn, tenant, d).await;
+        finish(txn, result).await
+    }
+
+    async fn insert_definition_in(
+        &self,
+        txn: &DatabaseTransaction,
+        tenant: &Tenant,
+        d: &SegmentDefinition,
+    ) -> Result<(), Error> {
+        self.lock_definition_graph(txn, tenant).await?;
+        let (known, edges) = load_graph(txn, tenant).await?;
         graph::check_references(&d.id, &d.segment_refs, &known, &edges)?;
-        to_row(tenant, d).insert(&txn).await.map_err(|e| {
+        to_row(tenant, d).insert(txn).await.map_err(|e| {
             if is_unique_violation(&e) {
                 name_taken(&d.name)
             } else {
                 db_error(e)
             }
         })?;
-        write_refs(&txn, tenant, d).await?;
-        txn.commit().await.map_err(db_error)
+        write_refs(txn, tenant, d).await
     }
 
     /// Reads the stored definition `id`, lets `change` compute its replacement (which must keep
@@ -211,33 +222,50 @@ impl Store {
     {
         record_tenant(tenant);
         let txn = self.db.begin().await.map_err(db_error)?;
-        self.lock_definition_graph(&txn, tenant).await?;
-        let current = get_one(&txn, tenant, id).await?;
+        let result = self.update_definition_in(&txn, tenant, id, change).await;
+        finish(txn, result).await
+    }
+
+    async fn update_definition_in<F>(
+        &self,
+        txn: &DatabaseTransaction,
+        tenant: &Tenant,
+        id: &str,
+        change: F,
+    ) -> Result<SegmentDefinition, Error>
+    where
+        F: FnOnce(SegmentDefinition) -> Result<SegmentDefinition, Error> + Send,
+    {
+        self.lock_definition_graph(txn, tenant).await?;
+        let current = get_one(txn, tenant, id).await?;
         let next = change(current)?;
         if next.id != id {
             return Err(Error::internal("a definition update may not change its id"));
         }
-        let (known, edges) = load_graph(&txn, tenant).await?;
+        let (known, edges) = load_graph(txn, tenant).await?;
         graph::check_references(&next.id, &next.segment_refs, &known, &edges)?;
         let mut row = to_row(tenant, &next);
         row.id = sea_orm::ActiveValue::Unchanged(next.id.clone());
         row.org = sea_orm::ActiveValue::Unchanged(tenant.org.clone());
         row.sandbox = sea_orm::ActiveValue::Unchanged(tenant.sandbox.clone());
-        row.update(&txn).await.map_err(|e| {
+        row.update(txn).await.map_err(|e| {
             if is_unique_violation(&e) {
                 name_taken(&next.name)
             } else {
                 db_error(e)
             }
         })?;
-        write_refs(&txn, tenant, &next).await?;
-        txn.commit().await.map_err(db_error)?;
+        write_refs(txn, tenant, &next).await?;
         Ok(next)
     }
 
     /// The definition `id` of the tenant.
     #[instrument(skip_all, err, fields(org, sandbox))]
-    pub async fn get_definition(&self, tenant: &Tenant, id: &str) -> Result<SegmentDefinition, Error> {
+    pub async fn get_definition(
+        &self,
+        tenant: &Tenant,
+        id: &str,
+    ) -> Result<SegmentDefinition, Error> {
         record_tenant(tenant);
         get_one(&self.db, tenant, id).await
     }
@@ -263,7 +291,10 @@ impl Store {
 
     /// Every definition of the tenant, oldest first (segment jobs over "all definitions").
     #[instrument(skip_all, err, fields(org, sandbox))]
-    pub async fn list_definitions_all(&self, tenant: &Tenant) -> Result<Vec<SegmentDefinition>, Error> {
+    pub async fn list_definitions_all(
+        &self,
+        tenant: &Tenant,
+    ) -> Result<Vec<SegmentDefinition>, Error> {
         record_tenant(tenant);
         let rows = tenant_definitions(tenant)
             .order_by_asc(definition::Column::CreationTimeMs)
@@ -305,7 +336,10 @@ impl Store {
         q = match sort.field {
             // Names sort case-insensitively, as a person reading the list expects.
             DefinitionSortField::Name => q
-                .order_by(Expr::expr(Func::lower(Expr::col(definition::Column::Name))), order.clone())
+                .order_by(
+                    Expr::expr(Func::lower(Expr::col(definition::Column::Name))),
+                    order.clone(),
+                )
                 .order_by(definition::Column::Name, order.clone()),
             DefinitionSortField::CreationTime => {
                 q.order_by(definition::Column::CreationTimeMs, order.clone())
@@ -345,7 +379,11 @@ impl Store {
             .map_err(db_error)?
             .into_iter()
             .collect();
-        Ok(ids.iter().filter(|i| !found.contains(*i)).cloned().collect())
+        Ok(ids
+            .iter()
+            .filter(|i| !found.contains(*i))
+            .cloned()
+            .collect())
     }
 
     /// Deletes definition `id` with its edges and memberships, unless others reference it
@@ -354,15 +392,25 @@ impl Store {
     pub async fn delete_definition(&self, tenant: &Tenant, id: &str) -> Result<(), Error> {
         record_tenant(tenant);
         let txn = self.db.begin().await.map_err(db_error)?;
-        self.lock_definition_graph(&txn, tenant).await?;
-        get_one(&txn, tenant, id).await?;
+        let result = self.delete_definition_in(&txn, tenant, id).await;
+        finish(txn, result).await
+    }
+
+    async fn delete_definition_in(
+        &self,
+        txn: &DatabaseTransaction,
+        tenant: &Tenant,
+        id: &str,
+    ) -> Result<(), Error> {
+        self.lock_definition_graph(txn, tenant).await?;
+        get_one(txn, tenant, id).await?;
         let dependents: Vec<String> = tenant_refs(tenant)
             .select_only()
             .column(definition_ref::Column::DefinitionId)
             .filter(definition_ref::Column::ReferencedId.eq(id))
             .order_by_asc(definition_ref::Column::DefinitionId)
             .into_tuple()
-            .all(&txn)
+            .all(txn)
             .await
             .map_err(db_error)?;
         if !dependents.is_empty() {
@@ -375,24 +423,24 @@ impl Store {
             .filter(definition_ref::Column::Org.eq(&tenant.org))
             .filter(definition_ref::Column::Sandbox.eq(&tenant.sandbox))
             .filter(definition_ref::Column::DefinitionId.eq(id))
-            .exec(&txn)
+            .exec(txn)
             .await
             .map_err(db_error)?;
         membership::Entity::delete_many()
             .filter(membership::Column::Org.eq(&tenant.org))
             .filter(membership::Column::Sandbox.eq(&tenant.sandbox))
             .filter(membership::Column::SegmentId.eq(id))
-            .exec(&txn)
+            .exec(txn)
             .await
             .map_err(db_error)?;
         definition::Entity::delete_many()
             .filter(definition::Column::Org.eq(&tenant.org))
             .filter(definition::Column::Sandbox.eq(&tenant.sandbox))
             .filter(definition::Column::Id.eq(id))
-            .exec(&txn)
+            .exec(txn)
             .await
             .map_err(db_error)?;
-        txn.commit().await.map_err(db_error)
+        Ok(())
     }
 }
 

@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, SqlErr,
-    Statement,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, SqlErr, Statement,
 };
 use sea_orm_migration::MigratorTrait;
 use tracing::instrument;
@@ -28,6 +28,10 @@ mod ingest;
 mod memberships;
 mod migration;
 mod profiles;
+#[cfg(test)]
+pub(crate) mod test_support;
+#[cfg(test)]
+mod tests;
 
 pub use profiles::ProfileWithEvents;
 
@@ -70,9 +74,9 @@ impl Store {
             .acquire_timeout(Duration::from_secs(30));
         if backend == Backend::Sqlite {
             create_sqlite_dir(url)?;
-            options.max_connections(1).map_sqlx_sqlite_opts(|o| {
-                sqlite_tuning(o)
-            });
+            options
+                .max_connections(1)
+                .map_sqlx_sqlite_opts(|o| sqlite_tuning(o));
         } else {
             options.max_connections(16);
         }
@@ -141,9 +145,15 @@ fn create_sqlite_dir(url: &str) -> Result<(), Error> {
     if path.is_empty() || path == ":memory:" {
         return Ok(());
     }
-    if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+    if let Some(dir) = Path::new(path)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
         std::fs::create_dir_all(dir).map_err(|e| {
-            Error::unavailable(format!("cannot create database directory {}: {e}", dir.display()))
+            Error::unavailable(format!(
+                "cannot create database directory {}: {e}",
+                dir.display()
+            ))
         })?;
     }
     Ok(())
@@ -163,6 +173,26 @@ pub(crate) fn db_error(e: DbErr) -> Error {
 /// Whether `e` is a unique-key violation (a concurrent insert of the same key).
 pub(crate) fn is_unique_violation(e: &DbErr) -> bool {
     matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+}
+
+/// Ends a transaction: commits on `Ok`, rolls back on `Err`. The rollback is awaited, so no
+/// connection goes back to the pool with a transaction (and its locks) still open.
+pub(crate) async fn finish<T>(
+    txn: DatabaseTransaction,
+    result: Result<T, Error>,
+) -> Result<T, Error> {
+    match result {
+        Ok(value) => {
+            txn.commit().await.map_err(db_error)?;
+            Ok(value)
+        }
+        Err(e) => {
+            if let Err(rollback) = txn.rollback().await {
+                tracing::warn!(error = %rollback, "rollback failed");
+            }
+            Err(e)
+        }
+    }
 }
 
 /// Records the tenant on the current repository span.
