@@ -150,7 +150,10 @@ impl Parser<'_> {
                     break;
                 }
             }
-            p.expect_closing(&TokenKind::RBracket, list_open, "the chain's steps")?;
+            if !p.at(&TokenKind::RBracket) {
+                return Err(p.unclosed(&TokenKind::RBracket, list_open, "the chain's steps", true));
+            }
+            p.advance();
             let close = p.expect_closing(&TokenKind::RParen, open, "`chain(`")?;
             let kind = ExprKind::Chain {
                 events: Box::new(events.expr),
@@ -206,18 +209,23 @@ impl Parser<'_> {
             seen[index] = true;
             height = height.max(self.chain_clause(index, &mut clauses)?);
         }
+        if let TokenKind::Word(w) = &self.peek().kind
+            && self.peek_at(1).kind == TokenKind::LParen
+        {
+            let err = PqlError::new(
+                format!("unknown chain step clause `{w}`"),
+                self.peek().span,
+            );
+            return Err(match nearest(w, CLAUSES) {
+                Some(near) => err.with_hint(format!("did you mean {near}?")),
+                None => err.with_hint("the clauses are WHAT(...), WHEN(...), COUNT(...) and WHERE(...)"),
+            });
+        }
         let Some(what) = clauses.what else {
-            let mut err = self.unexpected(
+            let err = self.unexpected(
                 "a chain step clause: WHAT(...), WHEN(...), COUNT(...) or WHERE(...)",
             );
-            if let TokenKind::Word(w) = &self.peek().kind
-                && let Some(near) = nearest(w, CLAUSES)
-            {
-                err = err.with_hint(format!("did you mean {near}?"));
-            } else if seen.iter().any(|s| *s) {
-                err = err.with_hint("every chain step needs a WHAT(...) clause");
-            }
-            return Err(err);
+            return Err(err.with_hint("every chain step needs a WHAT(...) clause"));
         };
         let step = ChainStep {
             label,
