@@ -523,8 +523,9 @@ impl Parser<'_> {
             .src
             .get(tok.span.start as usize..tok.span.end as usize)
             .unwrap_or("?");
-        if text.chars().count() > 40 {
-            let short: String = text.chars().take(37).collect();
+        let first_line = text.lines().next().unwrap_or("");
+        if first_line.len() < text.len() || text.chars().count() > 40 {
+            let short: String = first_line.chars().take(37).collect();
             format!("`{short}...`")
         } else {
             format!("`{text}`")
@@ -553,6 +554,13 @@ impl Parser<'_> {
             TokenKind::Arrow => "a lambda's parameters are written in parentheses: `(x) => ...`",
             TokenKind::Word(w) if w.eq_ignore_ascii_case("notin") => {
                 "the operator is spelled `notIn`"
+            }
+            TokenKind::Word(w) if w.eq_ignore_ascii_case("not") => {
+                "`not` goes before the whole condition, as in `not (x like \"a%\")`; \
+                 `notIn` is the negated membership test"
+            }
+            TokenKind::Word(w) if w.eq_ignore_ascii_case("is") => {
+                "test for a missing value with .isNull() / .isNotNull()"
             }
             _ => "join conditions with `and` or `or`",
         };

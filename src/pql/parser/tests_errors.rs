@@ -191,6 +191,13 @@ fn trailing_input_is_refused() {
     let e = fails_at("a notin [1]", 1, 3, "unexpected `notin`");
     assert_eq!(e.hint.as_deref(), Some("the operator is spelled `notIn`"));
     fails_at("now()", 1, 4, "unexpected `(`");
+    let e = fails_at("a not in [1]", 1, 3, "unexpected `not` after the end");
+    assert!(e.hint.unwrap().contains("`notIn`"));
+    let e = fails_at("a IS NULL", 1, 3, "unexpected `IS`");
+    assert!(e.hint.unwrap().contains(".isNull()"));
+    // A token spanning lines is quoted by its first line only.
+    let e = fails_at("a \"x\ny\"", 1, 3, "unexpected `\"x...` after the end");
+    assert!(!e.message.contains('\n'));
 }
 
 #[test]
@@ -216,6 +223,25 @@ fn refusals_of_d1_4_and_d1_11() {
         "context data references (@{...}) from Offer Decisioning are not supported",
     );
     fails_at("a.matches(\"\\d\")", 1, 12, "invalid escape `\\d`");
+}
+
+#[test]
+fn too_deep_points_where_the_limit_is_crossed() {
+    let src = format!("x = 1 and\n{}", "(".repeat(300));
+    let e = fails_at(
+        &src,
+        2,
+        MAX_DEPTH + 1,
+        "expression nested too deeply (more than 200 levels)",
+    );
+    assert!(e.hint.unwrap().contains("parentheses"));
+    let src = format!("a{}", ".b".repeat(300));
+    fails_at(&src, 1, 2 * MAX_DEPTH + 1, "nested too deeply");
+}
+
+#[test]
+fn comment_characters_inside_strings_are_text() {
+    check_ok("url = \"http://x.com/#top\" and s = '/* no */'");
 }
 
 #[test]
@@ -379,4 +405,120 @@ fn check_spans(e: &Expr, len: usize, ok: &mut bool) {
         }
         check_spans(c, len, ok);
     });
+}
+
+/// Words the generated names must avoid: keywords in primary position.
+const RESERVED: [&str; 33] = [
+    "and",
+    "or",
+    "not",
+    "in",
+    "notIn",
+    "like",
+    "matches",
+    "occurs",
+    "true",
+    "false",
+    "null",
+    "now",
+    "today",
+    "yesterday",
+    "tomorrow",
+    "this",
+    "last",
+    "next",
+    "xEvent",
+    "select",
+    "exists",
+    "forall",
+    "some",
+    "all",
+    "none",
+    "one",
+    "sum",
+    "average",
+    "min",
+    "max",
+    "count",
+    "let",
+    "chain",
+];
+
+/// Random fully parenthesised expressions as `(source, expected S-expression)`.
+fn arb_expr() -> impl Strategy<Value = (String, String)> {
+    let name = "[a-z_][a-zA-Z0-9_]{0,4}".prop_filter("not a keyword", |s| {
+        !RESERVED.iter().any(|r| r.eq_ignore_ascii_case(s))
+    });
+    let leaf = prop_oneof![
+        name.clone().prop_map(|s| (s.clone(), s)),
+        (0i64..1000).prop_map(|n| (n.to_string(), n.to_string())),
+        "[a-z %_]{0,4}".prop_map(|s| (format!("'{s}'"), format!("{s:?}"))),
+        (1u32..4).prop_map(|n| (format!("${n}"), format!("${n}"))),
+    ];
+    let ops = prop_oneof![
+        Just("or"),
+        Just("and"),
+        Just("="),
+        Just("!="),
+        Just("<"),
+        Just("<="),
+        Just(">"),
+        Just(">="),
+        Just("in"),
+        Just("notIn"),
+        Just("like"),
+        Just("matches"),
+        Just("+"),
+        Just("-"),
+        Just("*"),
+        Just("/"),
+        Just("%"),
+    ];
+    leaf.prop_recursive(5, 48, 3, move |inner| {
+        let list = proptest::collection::vec(inner.clone(), 0..3);
+        prop_oneof![
+            (inner.clone(), ops.clone(), inner.clone()).prop_map(|((a, sa), op, (b, sb))| {
+                (format!("({a} {op} {b})"), format!("({op} {sa} {sb})"))
+            }),
+            (inner.clone(), name.clone())
+                .prop_map(|((a, sa), n)| { (format!("{a}.{n}"), format!("(. {sa} {n})")) }),
+            (inner.clone(), name.clone(), list.clone()).prop_map(|((a, sa), n, args)| {
+                let src: Vec<_> = args.iter().map(|(s, _)| s.clone()).collect();
+                let exp: Vec<_> = args.iter().map(|(_, e)| e.clone()).collect();
+                let exp = std::iter::once(sa).chain(exp).collect::<Vec<_>>().join(" ");
+                (
+                    format!("{a}.{n}({})", src.join(", ")),
+                    format!("(.{n} {exp})"),
+                )
+            }),
+            (inner.clone(), inner.clone()).prop_map(|((a, sa), (c, sc))| {
+                (format!("{a}[{c} = 1]"), format!("([] {sa} (= {sc} 1))"))
+            }),
+            inner
+                .clone()
+                .prop_map(|(a, sa)| (format!("(not ({a}))"), format!("(not {sa})"))),
+            list.prop_map(|items| {
+                let src: Vec<_> = items.iter().map(|(s, _)| s.clone()).collect();
+                let exp: Vec<_> = items.iter().map(|(_, e)| e.clone()).collect();
+                (
+                    format!("[{}]", src.join(", ")),
+                    format!("[{}]", exp.join(" ")),
+                )
+            }),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    #[test]
+    fn generated_expressions_parse_to_their_tree((src, expected) in arb_expr()) {
+        let tree = parse(&src).map_err(|e| TestCaseError::fail(e.describe(&src)))?;
+        prop_assert_eq!(sexp(&tree), expected, "{}", src);
+        let mut ok = true;
+        check_spans(&tree, src.len(), &mut ok);
+        prop_assert!(ok, "{}", src);
+        prop_assert_eq!(tree.span, Span::new(0, src.len()), "{}", src);
+    }
 }
