@@ -7,10 +7,17 @@
 //! here (`select X from`, `last month`, `chain(`) and whether `(` opens a lambda (`) =>`).
 //!
 //! Depth is bounded (D1.12): the tree may never be more than [`MAX_DEPTH`] levels deep, counting
-//! every [`Expr`] level including left-associative operator chains and postfix chains. Each parse
-//! function returns its node together with the node's height and refuses to build a node that
-//! would exceed the limit; the recursion itself is bounded by counting nested primaries, so no
-//! input can overflow the stack, however it is shaped.
+//! every [`Expr`] level including left-associative operator chains and postfix chains (variable
+//! declarations, `let` bindings and chain steps are not levels of their own). Each parse function
+//! returns its node together with the node's height and refuses to build a node that would
+//! exceed the limit; the recursion itself is bounded by counting nested expressions in
+//! `Parser::expr`, through which every unbounded recursion passes, and runs of prefix
+//! operators are read by loops. So no input can overflow the stack, however it is shaped.
+//!
+//! Stack use per level is kept small on purpose (the tests parse the deepest inputs on a 1 MiB
+//! thread in a debug build): nodes and errors travel boxed, and the functions on the recursion
+//! path leave node assembly and message formatting to helpers, because in an unoptimised build
+//! every temporary of a function occupies its frame for the whole call.
 //!
 //! # Grammar
 //!
@@ -215,15 +222,24 @@ impl Parser<'_> {
             TokenKind::Slash => BinaryOp::Div,
             TokenKind::Percent => BinaryOp::Mod,
             TokenKind::Word(w) if w == "notIn" => BinaryOp::NotIn,
-            TokenKind::Word(w) => match w.to_ascii_lowercase().as_str() {
-                "or" => BinaryOp::Or,
-                "and" => BinaryOp::And,
-                "in" if !self.no_in => BinaryOp::In,
-                "like" => BinaryOp::Like,
-                "matches" => BinaryOp::Matches,
-                "occurs" => return Some((Infix::Occurs, CMP_PREC)),
-                _ => return None,
-            },
+            TokenKind::Word(w) => {
+                let is = |kw: &str| w.eq_ignore_ascii_case(kw);
+                if is("or") {
+                    BinaryOp::Or
+                } else if is("and") {
+                    BinaryOp::And
+                } else if is("in") && !self.no_in {
+                    BinaryOp::In
+                } else if is("like") {
+                    BinaryOp::Like
+                } else if is("matches") {
+                    BinaryOp::Matches
+                } else if is("occurs") {
+                    return Some((Infix::Occurs, CMP_PREC));
+                } else {
+                    return None;
+                }
+            }
             _ => return None,
         };
         Some((Infix::Op(op), op.precedence()))
