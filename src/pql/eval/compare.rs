@@ -18,7 +18,7 @@
 use std::cmp::Ordering;
 
 use super::table::{Apply, FnDef, Impl};
-use super::{CmpOp, Frame, Lit, Node, Val, eval, for_each_item};
+use super::{CmpOp, Frame, Lit, Node, eval, for_each_item};
 use crate::pql::context::EvalContext;
 use crate::pql::time;
 use crate::pql::value::{Map, Value};
@@ -91,7 +91,8 @@ fn compare_times(op: CmpOp, l: &Value, r: &Value) -> bool {
     let equality = matches!(op, CmpOp::Eq | CmpOp::Ne);
     let rel = match (a, b) {
         (TimeVal::Instant(x), TimeVal::Instant(y)) => Rel::Ord(x.cmp(&y)),
-        (TimeVal::Instant(x), TimeVal::Period(s, e)) | (TimeVal::Period(s, e), TimeVal::Instant(x))
+        (TimeVal::Instant(x), TimeVal::Period(s, e))
+        | (TimeVal::Period(s, e), TimeVal::Instant(x))
             if equality =>
         {
             Rel::Eq(s <= x && x < e)
@@ -182,8 +183,7 @@ fn arrays_equal(a: &[Value], b: &[Value], lit: Lit) -> bool {
 
 fn objects_equal(a: &Map, b: &Map) -> bool {
     a.len() == b.len()
-        && a
-            .iter()
+        && a.iter()
             .all(|(k, v)| b.get(k).is_some_and(|w| values_equal(v, w)))
 }
 
@@ -328,8 +328,16 @@ mod tests {
         check(&p, "not (homeAddress.country = \"CA\")", true);
         check(&p, "nothing = nothing", false);
         check(&p, "nothing != 1", false);
-        check(&p, "$1.homeAddress.stateProvince = $1.homeAddress.stateProvince", true);
-        check(&p, "homeAddress.stateProvince = workAddress.stateProvince", true);
+        check(
+            &p,
+            "$1.homeAddress.stateProvince = $1.homeAddress.stateProvince",
+            true,
+        );
+        check(
+            &p,
+            "homeAddress.stateProvince = workAddress.stateProvince",
+            true,
+        );
     }
 
     #[test]

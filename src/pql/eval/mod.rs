@@ -43,9 +43,10 @@ use std::sync::Arc;
 
 use crate::pql::ast::{Relative, TimeUnit, TimeWord};
 use crate::pql::context::EvalContext;
+use crate::pql::time::Window;
 use crate::pql::value::{Map, Value};
 
-pub(crate) use table::{Apply, FnDef};
+pub(crate) use table::Apply;
 
 /// A value produced during evaluation: borrowed from data or constants that outlive the
 /// evaluation, or owned (computed).
@@ -84,13 +85,27 @@ impl<'a> Val<'a> {
 /// `let`, lambda parameter, filter item, method-argument item, chain event) owns one slot, so
 /// nested and sequential bindings never collide.
 pub(crate) struct Frame<'a> {
-    pub(crate) slots: Vec<Val<'a>>,
+    slots: Vec<Val<'a>>,
+    /// Windows of `occurs` specs whose anchors are the same for every item: computed once per
+    /// evaluation (outer `None`: not computed yet).
+    windows: Vec<Option<Option<Window>>>,
 }
 
 impl<'a> Frame<'a> {
-    pub(crate) fn new(slots: usize) -> Frame<'a> {
+    pub(crate) fn new(slots: usize, windows: usize) -> Frame<'a> {
         Frame {
             slots: vec![Val::NULL; slots],
+            windows: vec![None; windows],
+        }
+    }
+
+    pub(crate) fn window(&self, i: u32) -> Option<Option<Window>> {
+        self.windows.get(i as usize).copied().flatten()
+    }
+
+    pub(crate) fn set_window(&mut self, i: u32, w: Option<Window>) {
+        if let Some(s) = self.windows.get_mut(i as usize) {
+            *s = Some(w);
         }
     }
 
@@ -303,16 +318,14 @@ pub(crate) fn for_each_item<'a>(
 ) -> bool {
     match node {
         Node::Path { root, steps } => path::for_each_path_item(*root, steps, cx, fr, f),
-        Node::Filter { target, slot, cond } => {
-            for_each_item(target, cx, fr, &mut |item, fr| {
-                fr.set(*slot, item.clone());
-                if test(cond, cx, fr) {
-                    f(item, fr)
-                } else {
-                    true
-                }
-            })
-        }
+        Node::Filter { target, slot, cond } => for_each_item(target, cx, fr, &mut |item, fr| {
+            fr.set(*slot, item.clone());
+            if test(cond, cx, fr) {
+                f(item, fr)
+            } else {
+                true
+            }
+        }),
         _ => {
             let v = eval(node, cx, fr);
             for_each_item_of(v, fr, f)

@@ -188,18 +188,33 @@ mod tests {
     #[test]
     fn steps_on_arrays_map_flatten_and_drop_nulls() {
         let d = data();
-        assert_eq!(eval_json(&d, "person.orders.storeId"), json!(["s1", "s2", "s1"]));
+        assert_eq!(
+            eval_json(&d, "person.orders.storeId"),
+            json!(["s1", "s2", "s1"])
+        );
         assert_eq!(eval_json(&d, "person.orders.tags"), json!(["a", "b", "c"]));
-        assert_eq!(eval_json(&d, "xEvent.eventType"), json!(["view", "order", "view"]));
-        assert_eq!(eval_json(&d, "xEvent.productListItems.SKU"), json!(["A", "B", "PS"]));
+        assert_eq!(
+            eval_json(&d, "xEvent.eventType"),
+            json!(["view", "order", "view"])
+        );
+        assert_eq!(
+            eval_json(&d, "xEvent.productListItems.SKU"),
+            json!(["A", "B", "PS"])
+        );
         assert_eq!(eval_json(&d, "empty.x"), json!([]));
     }
 
     #[test]
     fn projected_comparisons_are_existential() {
         let d = data();
-        assert_eq!(eval_json(&d, "xEvent.productListItems.SKU = \"PS\""), json!(true));
-        assert_eq!(eval_json(&d, "xEvent.productListItems.SKU = \"ZZ\""), json!(false));
+        assert_eq!(
+            eval_json(&d, "xEvent.productListItems.SKU = \"PS\""),
+            json!(true)
+        );
+        assert_eq!(
+            eval_json(&d, "xEvent.productListItems.SKU = \"ZZ\""),
+            json!(false)
+        );
         assert_eq!(eval_json(&d, "xEvent.eventType != \"view\""), json!(true));
         assert_eq!(eval_json(&d, "person.orders.price > 7"), json!(true));
         assert_eq!(eval_json(&d, "person.orders.price > 70"), json!(false));

@@ -288,10 +288,19 @@ mod tests {
     #[test]
     fn if_not_and_in_segment() {
         let p = data(json!({"homeAddress": {"countryISO": "CA"}, "person": {"gender": "female"}}));
-        assert_eq!(eval_json(&p, "if (homeAddress.countryISO = \"CA\", 1, 2)"), json!(1));
-        assert_eq!(eval_json(&p, "if (homeAddress.countryISO = \"US\", 1, 2)"), json!(2));
+        assert_eq!(
+            eval_json(&p, "if (homeAddress.countryISO = \"CA\", 1, 2)"),
+            json!(1)
+        );
+        assert_eq!(
+            eval_json(&p, "if (homeAddress.countryISO = \"US\", 1, 2)"),
+            json!(2)
+        );
         assert_eq!(eval_json(&p, "if (homeAddress.missing, 1, 2)"), json!(2));
-        assert_eq!(eval_json(&p, "if(person.gender = \"female\", 60, 65)"), json!(60));
+        assert_eq!(
+            eval_json(&p, "if(person.gender = \"female\", 60, 65)"),
+            json!(60)
+        );
         check(&p, "not(homeAddress.countryISO = \"US\")", true);
         check(&p, "!(homeAddress.countryISO = \"CA\")", false);
         check(&p, "inSegment(\"seg-member\")", true);

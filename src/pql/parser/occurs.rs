@@ -67,7 +67,10 @@ impl Parser<'_> {
         };
         let Some(amount) = amount else {
             return Err(self
-                .unexpected(&format!("a whole number of time units after `{}`", cmp.text()))
+                .unexpected(&format!(
+                    "a whole number of time units after `{}`",
+                    cmp.text()
+                ))
                 .with_hint("write for example `occurs < 8 days before now`"));
         };
         self.advance();
@@ -138,7 +141,10 @@ impl Parser<'_> {
             let events = p.expr()?;
             p.expect(&TokenKind::Comma, "`,` after the events of `chain`")?;
             let ts_field = p.ts_path()?;
-            p.expect(&TokenKind::Comma, "`,` after the timestamp field of `chain`")?;
+            p.expect(
+                &TokenKind::Comma,
+                "`,` after the timestamp field of `chain`",
+            )?;
             let list_open = p.expect(&TokenKind::LBracket, "`[` to open the chain's steps")?;
             let mut steps = Vec::new();
             let mut height = events.height;
@@ -207,9 +213,8 @@ impl Parser<'_> {
             height = height.max(self.chain_clause(index, &mut clauses)?);
         }
         let Some(what) = clauses.what else {
-            let mut err = self.unexpected(
-                "a chain step clause: WHAT(...), WHEN(...), COUNT(...) or WHERE(...)",
-            );
+            let mut err = self
+                .unexpected("a chain step clause: WHAT(...), WHEN(...), COUNT(...) or WHERE(...)");
             if let TokenKind::Word(w) = &self.peek().kind
                 && let Some(near) = nearest(w, CLAUSES)
             {

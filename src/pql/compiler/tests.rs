@@ -1,0 +1,1 @@
+//! Compiler tests: name resolution, compile errors with spans, metadata, folding.
