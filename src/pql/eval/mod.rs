@@ -36,6 +36,8 @@ pub(crate) mod strings;
 pub(crate) mod table;
 
 #[cfg(test)]
+mod rules_tests;
+#[cfg(test)]
 pub(crate) mod testing;
 
 use std::ops::Deref;
@@ -288,6 +290,7 @@ pub(crate) fn test<'a>(node: &'a Node, cx: &EvalContext<'a>, fr: &mut Frame<'a>)
         } => compare::test_in(*negate, *lit, lhs, rhs, cx, fr),
         Node::Apply(a) => table::apply_test(a, cx, fr),
         Node::Filter { .. } => !for_each_item(node, cx, fr, &mut |_, _| false),
+        Node::Path { root, steps } => path::test_path(*root, steps, cx, fr),
         Node::Binder(b) => binders::test_binder(b, cx, fr),
         Node::Let { bindings, body } => {
             bind_let(bindings, cx, fr);

@@ -101,6 +101,26 @@ pub(crate) fn eval_path<'a>(
     }
 }
 
+/// A path in boolean position (D2.3): a projection is true iff it has an item, found without
+/// building it.
+pub(crate) fn test_path<'a>(
+    root: Root,
+    steps: &[Arc<str>],
+    cx: &EvalContext<'a>,
+    fr: &Frame<'a>,
+) -> bool {
+    let base: &Value = match root {
+        Root::Profile => cx.profile,
+        Root::Events => cx.events,
+        Root::Slot(s) => fr.get(s),
+    };
+    match resolve(base, steps) {
+        Resolved::Missing => false,
+        Resolved::One(v) => v.truthy(),
+        Resolved::Projected(arr, at) => !walk(arr, &steps[at..], &mut |_| false),
+    }
+}
+
 /// Field steps applied to a computed value.
 pub(crate) fn project<'a>(target: Val<'a>, steps: &[Arc<str>]) -> Val<'a> {
     match target {
