@@ -147,7 +147,7 @@ fn text_at(src: &str, span: Span) -> &str {
 #[test]
 fn literals() {
     check("42", "42");
-    check("3.14", "3.14");
+    check("3.25", "3.25");
     check(".45", "0.45");
     check("2.02E12", "2020000000000.0");
     check("1E3", "1000.0");
