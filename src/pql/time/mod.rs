@@ -109,6 +109,21 @@ impl Period {
     }
 }
 
+impl From<Period> for crate::pql::value::Value {
+    /// An instant becomes a time (`now`), anything else a period (`today`, `last month`), so that
+    /// [`period_of`] gives back the same period.
+    fn from(p: Period) -> Self {
+        if p.is_instant() {
+            crate::pql::value::Value::Time(p.start)
+        } else {
+            crate::pql::value::Value::Period {
+                start: p.start,
+                end: p.end,
+            }
+        }
+    }
+}
+
 /// Every unit, for tests that range over them.
 #[cfg(test)]
 pub(crate) const ALL_UNITS: [crate::pql::ast::TimeUnit; 11] = {

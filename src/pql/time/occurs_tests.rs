@@ -530,14 +530,17 @@ proptest! {
     fn months_match_chrono_shifting(
         day in -200_000i64..200_000, tod in 0..MS_PER_DAY, len_days in 0i64..3,
         n in 0i64..30, c in 0usize..6, d in 0usize..3, j in -35i64..35, delta in -2i64..3,
-        jitter_days in -3i64..4,
+        jitter_days in -3i64..4, near in any::<bool>(), k in -1i64..2,
     ) {
         let start = day * MS_PER_DAY + tod;
         let anchor = Period { start, end: start + len_days * MS_PER_DAY };
         let a = if DIRS[d] == Direction::Before { anchor.start } else { anchor.end };
-        // Probe near month boundaries: a whole number of months away, nudged by days and ms.
-        let Some(base) = super::shift(a, TimeUnit::Month, j) else { return Ok(()) };
-        let ts = base + jitter_days * MS_PER_DAY + delta;
+        // Probe near month boundaries: a whole number of months away (half the time N−1, N or
+        // N+1 months on the tested side), nudged by days and milliseconds.
+        let side = if DIRS[d] == Direction::Before { -1 } else { 1 };
+        let months = if near { side * (n + k) } else { j };
+        let Some(base) = super::shift(a, TimeUnit::Month, months) else { return Ok(()) };
+        let ts = base + if near { delta } else { jitter_days * MS_PER_DAY + delta };
         let spec = distance(ALL_CMP[c], n, TimeUnit::Month, DIRS[d], anchor);
         if let Some(want) = oracle_months(ts, ALL_CMP[c], n, DIRS[d], anchor) {
             prop_assert_eq!(occurs(ts, &spec), want, "ts {} anchor {:?}", ts, anchor);

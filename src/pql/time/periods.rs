@@ -142,6 +142,10 @@ mod tests {
             Some(Period::instant(7))
         );
         assert_eq!(period_of(&Value::array(vec![])), None);
+        for p in [Period::instant(-3), Period { start: 1, end: 2 }] {
+            assert_eq!(period_of(&Value::from(p)), Some(p));
+        }
+        assert!(matches!(Value::from(Period::instant(4)), Value::Time(4)));
     }
 
     #[test]
