@@ -35,10 +35,23 @@ impl Compiler {
         args: &[Expr],
         span: Span,
     ) -> Result<Lowered, PqlError> {
-        let Some(def) = table::lookup(name, true) else {
-            return Err(unknown(name, true, span));
+        // Errors about the method itself point at its name (just after the `.`).
+        let name_start = (target.span.end + 1).min(span.end);
+        let name_span = Span {
+            start: name_start,
+            end: (name_start + name.len() as u32).min(span.end),
         };
-        check_arity(def, args.len(), span)?;
+        let Some(def) = table::lookup(name, true) else {
+            return Err(unknown(name, true, name_span));
+        };
+        check_arity(
+            def,
+            args.len(),
+            Span {
+                start: name_start,
+                end: span.end,
+            },
+        )?;
         let receiver = self.lower(target)?;
         let mut nodes = vec![receiver.node];
         let mut item: Option<ItemCtx> = None;

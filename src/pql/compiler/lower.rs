@@ -205,6 +205,8 @@ impl Compiler {
         let lit = Lit {
             left: is_literal_side(lhs),
             right: is_literal_side(rhs),
+            left_list: matches!(lhs.kind, ExprKind::List(_)),
+            right_list: matches!(rhs.kind, ExprKind::List(_)),
         };
         let l = Box::new(self.lower(lhs)?.node);
         let r = Box::new(self.lower(rhs)?.node);

@@ -12,8 +12,9 @@
 //!   comparison is chronological and the other side is read as a timestamp (D6.6). An instant
 //!   equals a period when it lies inside it; for ordering a period stands for its start (Part 2
 //!   §5.1: a day word used as an anchor denotes the start of the day).
-//! * An array against a scalar is existential; an array against an array is ordered element-wise
-//!   equality (D2.8, D6.6).
+//! * An array from data against a scalar is existential; an array against an array is ordered
+//!   element-wise equality (D2.8, D6.6). A list literal against a scalar is a comparison of two
+//!   different kinds (unequal).
 
 use std::cmp::Ordering;
 
@@ -57,12 +58,15 @@ pub(crate) fn compare(op: CmpOp, l: &Value, r: &Value, lit: Lit) -> bool {
     match (l, r) {
         (Value::Null, _) | (_, Value::Null) => false,
         (Value::Array(a), Value::Array(b)) => match op {
-            CmpOp::Eq => arrays_equal(a, b, lit),
-            CmpOp::Ne => !arrays_equal(a, b, lit),
+            CmpOp::Eq => arrays_equal(a, b, lit.items()),
+            CmpOp::Ne => !arrays_equal(a, b, lit.items()),
             _ => false,
         },
-        (Value::Array(a), _) => a.iter().any(|x| compare(op, x, r, lit)),
-        (_, Value::Array(b)) => b.iter().any(|y| compare(op, l, y, lit)),
+        // A list literal is a value of its own kind, not a projection (D2.6, D6.6).
+        (Value::Array(_), _) if lit.left_list => op == CmpOp::Ne,
+        (_, Value::Array(_)) if lit.right_list => op == CmpOp::Ne,
+        (Value::Array(a), _) => a.iter().any(|x| compare(op, x, r, lit.items())),
+        (_, Value::Array(b)) => b.iter().any(|y| compare(op, l, y, lit.items())),
         _ if is_time(l) || is_time(r) => compare_times(op, l, r),
         _ => apply_rel(op, relate(l, r, lit)),
     }
@@ -277,7 +281,7 @@ fn in_one(x: &Value, set: &[Value], lit: Lit, negate: bool) -> bool {
     match x {
         Value::Null => false,
         Value::Array(items) => items.iter().any(|i| in_one(i, set, lit, negate)),
-        _ => set.iter().any(|y| compare(CmpOp::Eq, x, y, lit)) != negate,
+        _ => set.iter().any(|y| compare(CmpOp::Eq, x, y, lit.items())) != negate,
     }
 }
 
@@ -424,6 +428,11 @@ mod tests {
         check(&p, "colors = [\"blue\", \"red\", \"green\"]", false);
         check(&p, "colors != [\"blue\", \"red\", \"green\"]", true);
         check(&p, "colors = \"red\"", true);
+        // A list literal is not a projection: a scalar is simply of another kind.
+        check(&p, "homeAddress.countryISO = [\"CA\"]", false);
+        check(&p, "homeAddress.countryISO != [\"CA\"]", true);
+        check(&p, "[\"CA\"] = homeAddress.countryISO", false);
+        check(&p, "homeAddress.countryISO < [\"ZZ\"]", false);
         check(&p, "emptyList = []", true);
     }
 

@@ -130,12 +130,16 @@ pub(crate) enum Root {
     Slot(u32),
 }
 
-/// Which operands of a comparison or `in` are string literals: only those are coerced to the
-/// other side's boolean or number (D2.6, D6.5).
+/// What the compiler knows about the operands of a comparison or `in`: which are string literals
+/// (or lists holding some), whose strings are coerced to the other side's boolean or number
+/// (D2.6, D6.5); and which are list literals, which a scalar never equals (only a data array
+/// against a scalar is existential, D6.6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct Lit {
     pub(crate) left: bool,
     pub(crate) right: bool,
+    pub(crate) left_list: bool,
+    pub(crate) right_list: bool,
 }
 
 impl Lit {
@@ -143,6 +147,17 @@ impl Lit {
         Lit {
             left: self.right,
             right: self.left,
+            left_list: self.right_list,
+            right_list: self.left_list,
+        }
+    }
+
+    /// The flags that still apply to the items inside the operands.
+    pub(crate) fn items(self) -> Lit {
+        Lit {
+            left_list: false,
+            right_list: false,
+            ..self
         }
     }
 }
