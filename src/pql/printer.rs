@@ -450,4 +450,4 @@ fn push_quoted(out: &mut String, s: &str) {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
