@@ -282,7 +282,7 @@ impl Reader {
 
     /// `{}`: params alternate String-literal keys and values.
     fn object(&mut self, params: &[Value], path: &str, depth: usize) -> Result<Expr> {
-        if params.len() % 2 != 0 {
+        if !params.len().is_multiple_of(2) {
             return Err(err(
                 &join(path, "params"),
                 "'{}' takes key/value pairs: an even number of params",
