@@ -27,6 +27,8 @@ mod read;
 mod write;
 
 #[cfg(test)]
+mod roundtrip;
+#[cfg(test)]
 mod tests;
 
 /// The deepest tree (in syntax-tree levels) the reader accepts; the same limit as the parser.

@@ -20,9 +20,10 @@
 //!
 //! A child is parenthesised when its precedence is below what its slot requires. Greedy
 //! constructs never appear bare as an operand; binders and aggregates (whose declarations are
-//! separated by commas) appear bare only at the top level and in `let`/lambda bodies that are
-//! themselves at the top level; `let` and lambdas (which stop at a comma) also appear bare in
-//! comma-separated slots such as arguments (`groupBy(p).map((K, G) => mapEntry(K, G))`).
+//! separated by commas) appear bare only at the top level, and in the bodies of top-level `let`s
+//! and lambdas and the last `where` of top-level binders; `let` and lambdas (which stop at a
+//! comma) also appear bare in comma-separated slots such as arguments
+//! (`groupBy(p).map((K, G) => mapEntry(K, G))`).
 //!
 //! The printer recurses once per tree level. Trees from the parser and from pql/json are at most
 //! 200 levels deep; past [`MAX_PRINT_DEPTH`] levels the printer writes a `…` marker instead of
@@ -55,8 +56,8 @@ pub fn quote_string(s: &str) -> String {
 
 /// Writes a double so that it re-reads as a double: always with a `.` (`1.0`), with an exponent
 /// (`2.5E-7`, `1.0E300`) when very small or very large, and in the shortest form that round-trips.
-/// Non-finite values (which the parser cannot produce) print as `1.0E999` / `-1.0E999` (read back
-/// as infinities) and `(0.0 / 0.0)`.
+/// Non-finite values, which pql/text cannot express and the parser never produces, print as
+/// `1.0E999` / `-1.0E999` (which the parser refuses as out of range) and `(0.0 / 0.0)`.
 pub fn format_float(f: f64) -> String {
     if f.is_nan() {
         return "(0.0 / 0.0)".to_string();
@@ -355,6 +356,10 @@ impl Printer {
         }
     }
 
+    /// The declarations of a binder or aggregate, which is printed bare only in a `Top` slot
+    /// (it is greedy): so its last condition runs to the end of that slot too, and may itself be
+    /// a bare binder (`select o from d where some r from o.x where ...`). Earlier conditions end
+    /// at a comma.
     fn decls(&mut self, decls: &[VarDecl]) {
         for (i, d) in decls.iter().enumerate() {
             if i > 0 {
@@ -365,7 +370,8 @@ impl Printer {
             self.expr(&d.domain, Slot::Min(P_LOWEST + 1));
             if let Some(c) = &d.cond {
                 self.out.push_str(" where ");
-                self.expr(c, Slot::Inner);
+                let last = i + 1 == decls.len();
+                self.expr(c, if last { Slot::Top } else { Slot::Inner });
             }
         }
     }
@@ -378,9 +384,15 @@ impl Printer {
             }
             self.out.push_str(&b.name);
             self.out.push_str(" = ");
-            // A value is followed by `in`, which is also an operator: only postfix-level values
-            // stand bare (`let s = (select ...).head().score in ...`).
-            self.expr(&b.value, Slot::Min(P_POSTFIX));
+            // A value is read without a top-level `in` operator (it is followed by `in`), and
+            // greedy constructs would run on past the `,` or `in`.
+            if precedence(&b.value) == P_LOWEST || has_bare_in(&b.value) {
+                self.out.push('(');
+                self.expr(&b.value, Slot::Top);
+                self.out.push(')');
+            } else {
+                self.expr(&b.value, Slot::Inner);
+            }
         }
         self.out.push_str(" in ");
         self.expr(body, body_slot(slot));
@@ -422,6 +434,27 @@ impl Printer {
             self.expr(w, Slot::Inner);
             self.out.push(')');
         }
+    }
+}
+
+/// Whether the text of `e` has an `in`/`notIn` operator outside any brackets. Only `and`/`or`
+/// operands can hold a comparison without parentheses, so only those are followed.
+fn has_bare_in(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Binary {
+            op: BinaryOp::In | BinaryOp::NotIn,
+            ..
+        } => true,
+        ExprKind::Binary {
+            op: op @ (BinaryOp::And | BinaryOp::Or),
+            lhs,
+            rhs,
+        } => {
+            let p = op.precedence();
+            (!needs_parens(lhs, Slot::Min(p)) && has_bare_in(lhs))
+                || (!needs_parens(rhs, Slot::Min(p + 1)) && has_bare_in(rhs))
+        }
+        _ => false,
     }
 }
 

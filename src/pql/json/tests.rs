@@ -649,6 +649,6 @@ fn xdm_reference_examples_read() {
     assert_eq!(
         crate::pql::printer::print(&tree),
         "select o from modelInstances(\"https://ns.adobe.com/experience/offer-management/personalized-offer\") \
-         where (exists r from o.xdm:representations where r.xdm:placement = \"uri:com:example:placement-1001\")"
+         where exists r from o.xdm:representations where r.xdm:placement = \"uri:com:example:placement-1001\""
     );
 }

@@ -432,15 +432,34 @@ fn binders_and_aggregates() {
     );
     let and = bin(B::And, name("a"), ex.clone());
     assert!(p(&and).starts_with("a and (exists E"), "{}", p(&and));
-    // A binder in a where condition is parenthesised (its commas would continue the outer list).
+    // A binder in a where condition is parenthesised (its commas would continue the outer list)
+    // unless it is the last condition of a top-level binder.
     let nested = binder(
         BinderKind::Select,
-        vec![decl("Y", name("b"), Some(ex.clone()))],
+        vec![
+            decl("Y", name("b"), Some(ex.clone())),
+            decl("Z", name("c"), None),
+        ],
     );
     assert!(
         p(&nested).starts_with("select Y from b where (exists"),
         "{}",
         p(&nested)
+    );
+    let last = binder(
+        BinderKind::Select,
+        vec![decl("Y", name("b"), Some(ex.clone()))],
+    );
+    assert!(
+        p(&last).starts_with("select Y from b where exists"),
+        "{}",
+        p(&last)
+    );
+    let in_arg = call("f", vec![last.clone()]);
+    assert!(
+        p(&in_arg).starts_with("f((select Y from b where exists"),
+        "{}",
+        p(&in_arg)
     );
     let sum = agg(
         AggregateFn::Sum,
@@ -493,7 +512,20 @@ fn let_and_lambda() {
         vec![("a", path("x.y")), ("b", bin(B::Add, name("a"), int(1)))],
         binder(BinderKind::Select, vec![decl("Z", name("b"), None)]),
     );
-    assert_eq!(p(&l2), "let a = x.y, b = (a + 1) in select Z from b");
+    assert_eq!(p(&l2), "let a = x.y, b = a + 1 in select Z from b");
+    let with_in = let_(
+        vec![(
+            "a",
+            bin(B::And, name("x"), bin(B::In, name("y"), name("z"))),
+        )],
+        name("a"),
+    );
+    assert_eq!(p(&with_in), "let a = (x and y in z) in a");
+    let in_brackets = let_(
+        vec![("a", list(vec![bin(B::In, name("y"), name("z"))]))],
+        name("a"),
+    );
+    assert_eq!(p(&in_brackets), "let a = [y in z] in a");
     let lam = lambda(
         &["K", "G"],
         call(
