@@ -27,6 +27,8 @@ mod read;
 mod write;
 
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod roundtrip;
 #[cfg(test)]
 mod tests;

@@ -398,6 +398,12 @@ impl Reader {
                 ));
             }
             let name = var_name(d, &dpath)?.to_string();
+            if decls.iter().any(|e: &VarDecl| e.name == name) {
+                return Err(err(
+                    &join(&dpath, "varName"),
+                    &format!("variable '{name}' is declared twice in this binder"),
+                ));
+            }
             // `range` is the legacy spelling of `from`.
             let (key, domain) = match (d.get("from"), d.get("range")) {
                 (Some(f), _) => ("from", f),
@@ -438,7 +444,14 @@ impl Reader {
         let mut names = Vec::with_capacity(params.len());
         for (i, p) in params.iter().enumerate() {
             let ppath = index(path, "params", i);
-            names.push(var_name(as_object(p, &ppath)?, &ppath)?.to_string());
+            let name = var_name(as_object(p, &ppath)?, &ppath)?.to_string();
+            if names.contains(&name) {
+                return Err(err(
+                    &join(&ppath, "varName"),
+                    &format!("lambda parameter '{name}' is declared twice"),
+                ));
+            }
+            names.push(name);
         }
         let body = m
             .get("body")

@@ -6,8 +6,8 @@ use serde_json::{Map, Value};
 use super::super::{aggregate_fn_name, err, names};
 use super::{Reader, Result, array_field, as_object, index, join, node, str_field};
 use crate::pql::ast::{
-    AggregateFn, BinaryOp, ChainStep, CmpOp, Direction, Expr, ExprKind, LetBinding, OccursSpec,
-    Relative, Span, TimeUnit, TimeWord, UnaryOp, is_item_relative_arg,
+    AggregateFn, BinaryOp, ChainStep, CmpOp, Direction, Expr, ExprKind, LetBinding, Literal,
+    OccursSpec, Relative, Span, TimeUnit, TimeWord, UnaryOp, is_item_relative_arg,
 };
 
 const AGGREGATES: [AggregateFn; 5] = [
@@ -107,6 +107,7 @@ impl Reader {
         if let Some(op) = BinaryOp::ALL.into_iter().find(|o| o.text() == name) {
             return self.operator(op, params, path, depth);
         }
+        super::identifier(name, &join(path, "fnName"))?;
         if names::GLOBAL_FUNCTIONS.contains(&name) || params.is_empty() {
             let args = self.params(params, 0, path, depth)?;
             return Ok(node(ExprKind::Call {
@@ -229,6 +230,13 @@ impl Reader {
                 arity(name, params, path, 2)?;
                 let target = self.param(params, 0, path, depth)?;
                 let cond = self.in_item(|r| r.param(params, 1, path, depth))?;
+                if let ExprKind::Literal(Literal::Int(_)) = cond.kind {
+                    return Err(err(
+                        &index(path, "params", 1),
+                        "PQL has no numeric indexing: a filter condition cannot be an integer",
+                    )
+                    .with_hint("use .head() for the first item"));
+                }
                 node(ExprKind::Filter {
                     target: Box::new(target),
                     cond: Box::new(cond),
@@ -290,7 +298,14 @@ impl Reader {
         }
         let mut fields = Vec::with_capacity(params.len() / 2);
         for i in (0..params.len()).step_by(2) {
-            let key = string_literal(&params[i], &index(path, "params", i))?.to_string();
+            let kpath = index(path, "params", i);
+            let key = string_literal(&params[i], &kpath)?.to_string();
+            if fields.iter().any(|(k, _)| *k == key) {
+                return Err(err(
+                    &kpath,
+                    &format!("duplicate key \"{key}\" in this object"),
+                ));
+            }
             let value = self.param(params, i + 1, path, depth)?;
             fields.push((key, value));
         }
@@ -361,7 +376,11 @@ impl Reader {
             ));
         };
         want(4)?;
-        let amount = integer_literal(&params[first + 1], &index(path, "params", first + 1))?;
+        let apath = index(path, "params", first + 1);
+        let amount = integer_literal(&params[first + 1], &apath)?;
+        if amount < 0 {
+            return Err(err(&apath, "the amount of time cannot be negative"));
+        }
         let upath = index(path, "params", first + 2);
         let word = string_literal(&params[first + 2], &upath)?;
         let unit = TimeUnit::parse(word)
@@ -476,8 +495,17 @@ impl Reader {
                     "expected the timestamp field as a fieldLookup without object",
                 ));
             }
+        };
+        for part in ts_field.split('.') {
+            super::identifier(part, &tpath)?;
         }
-        .to_string();
+        let ts_field = ts_field.to_string();
+        if params.len() < 3 {
+            return Err(err(
+                &join(path, "params"),
+                "a chain needs at least one step",
+            ));
+        }
         let mut steps = Vec::with_capacity(params.len().saturating_sub(2));
         for (i, s) in params.iter().enumerate().skip(2) {
             let spath = index(path, "params", i);
@@ -536,7 +564,11 @@ impl Reader {
                     .is_some(),
                 _ => {
                     arity(clause, cparams, &cpath, 1)?;
-                    let n = integer_literal(&cparams[0], &index(&cpath, "params", 0))?;
+                    let npath = index(&cpath, "params", 0);
+                    let n = integer_literal(&cparams[0], &npath)?;
+                    if n < 1 {
+                        return Err(err(&npath, "COUNT takes a positive whole number"));
+                    }
                     step.count.replace(n).is_some()
                 }
             };
