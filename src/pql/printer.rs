@@ -153,31 +153,6 @@ impl Printer {
     /// and lambdas, which extend as far right as the slot allows.
     fn bare(&mut self, e: &Expr, slot: Slot) {
         match &e.kind {
-            ExprKind::Literal(l) => self.literal(l),
-            ExprKind::List(items) => {
-                self.out.push('[');
-                self.comma_list(items);
-                self.out.push(']');
-            }
-            ExprKind::Object(fields) => self.object(fields),
-            ExprKind::Name(n) => self.out.push_str(n),
-            ExprKind::Param(p) => {
-                self.out.push('$');
-                self.out.push_str(&p.to_string());
-            }
-            ExprKind::Up { levels, name } => {
-                self.out.push_str(&"^".repeat(*levels as usize));
-                self.out.push('.');
-                self.out.push_str(name);
-            }
-            ExprKind::This => self.out.push_str("this"),
-            ExprKind::XEvent => self.out.push_str("xEvent"),
-            ExprKind::TimeWord(w) => self.out.push_str(w.text()),
-            ExprKind::RelPeriod { rel, unit } => {
-                self.out.push_str(rel.text());
-                self.out.push(' ');
-                self.out.push_str(unit.singular());
-            }
             ExprKind::Field { target, name } => {
                 self.postfix_target(target);
                 self.out.push('.');
@@ -228,6 +203,40 @@ impl Printer {
                 ts_field,
                 steps,
             } => self.chain(events, ts_field, steps),
+            _ => self.primary(e),
+        }
+    }
+
+    /// Literals, lists, objects and the single-word primaries.
+    fn primary(&mut self, e: &Expr) {
+        match &e.kind {
+            ExprKind::Literal(l) => self.literal(l),
+            ExprKind::List(items) => {
+                self.out.push('[');
+                self.comma_list(items);
+                self.out.push(']');
+            }
+            ExprKind::Object(fields) => self.object(fields),
+            ExprKind::Name(n) => self.out.push_str(n),
+            ExprKind::Param(p) => {
+                self.out.push('$');
+                self.out.push_str(&p.to_string());
+            }
+            ExprKind::Up { levels, name } => {
+                self.out.push_str(&"^".repeat(*levels as usize));
+                self.out.push('.');
+                self.out.push_str(name);
+            }
+            ExprKind::This => self.out.push_str("this"),
+            ExprKind::XEvent => self.out.push_str("xEvent"),
+            ExprKind::TimeWord(w) => self.out.push_str(w.text()),
+            ExprKind::RelPeriod { rel, unit } => {
+                self.out.push_str(rel.text());
+                self.out.push(' ');
+                self.out.push_str(unit.singular());
+            }
+            // Compound kinds are printed by `bare`.
+            _ => self.bare(e, Slot::Top),
         }
     }
 

@@ -168,32 +168,10 @@ impl Reader {
                     )),
                 }
             }
-            "varRef" => {
-                let name = var_name(m, path)?;
-                if self.is_var(name) {
-                    Ok(node(ExprKind::Name(name.to_string())))
-                } else {
-                    Err(err(
-                        &join(path, "varName"),
-                        &format!("'{name}' is not a variable in scope here"),
-                    ))
-                }
-            }
+            "varRef" => self.var_ref(m, path),
             "select" => self.binder(BinderKind::Select, m, path, depth),
             "quantification" => {
-                let q = str_field(m, "quantifier", path)?;
-                let kind = match q.to_ascii_lowercase().as_str() {
-                    "some" | "exists" => BinderKind::Exists,
-                    "all" | "forall" => BinderKind::Forall,
-                    "none" => BinderKind::None,
-                    "one" => BinderKind::One,
-                    _ => {
-                        return Err(err(
-                            &join(path, "quantifier"),
-                            &format!("unknown quantifier '{q}' (expected some, all, none or one)"),
-                        ));
-                    }
-                };
+                let kind = quantifier(m, path)?;
                 self.binder(kind, m, path, depth)
             }
             "fnCreate" => self.lambda(m, path, depth),
@@ -212,6 +190,18 @@ impl Reader {
                     None => e,
                 })
             }
+        }
+    }
+
+    fn var_ref(&self, m: &Map<String, Value>, path: &str) -> Result<Expr> {
+        let name = var_name(m, path)?;
+        if self.is_var(name) {
+            Ok(node(ExprKind::Name(name.to_string())))
+        } else {
+            Err(err(
+                &join(path, "varName"),
+                &format!("'{name}' is not a variable in scope here"),
+            ))
         }
     }
 
@@ -465,6 +455,23 @@ impl Reader {
             body: Box::new(body?),
         }))
     }
+}
+
+/// `some`/`all`/`none`/`one` (also `exists`/`forall`), in any case.
+fn quantifier(m: &Map<String, Value>, path: &str) -> Result<BinderKind> {
+    let q = str_field(m, "quantifier", path)?;
+    Ok(match q.to_ascii_lowercase().as_str() {
+        "some" | "exists" => BinderKind::Exists,
+        "all" | "forall" => BinderKind::Forall,
+        "none" => BinderKind::None,
+        "one" => BinderKind::One,
+        _ => {
+            return Err(err(
+                &join(path, "quantifier"),
+                &format!("unknown quantifier '{q}' (expected some, all, none or one)"),
+            ));
+        }
+    })
 }
 
 fn expected(path: &str, what: &str, found: &Value) -> PqlError {

@@ -79,34 +79,6 @@ fn raw_list_item(e: &Expr) -> Option<Value> {
 impl Writer {
     pub(super) fn expr(&mut self, e: &Expr) -> Value {
         match &e.kind {
-            ExprKind::Literal(l) => literal(l),
-            ExprKind::List(items) => {
-                let value: Vec<Value> = items
-                    .iter()
-                    .map(|i| raw_list_item(i).unwrap_or_else(|| self.expr(i)))
-                    .collect();
-                json!({"nodeType": "literal", "literalType": "List", "value": value})
-            }
-            ExprKind::Object(fields) => {
-                let mut params = Vec::with_capacity(fields.len() * 2);
-                for (k, v) in fields {
-                    params.push(string_lit(k));
-                    params.push(self.expr(v));
-                }
-                fn_apply(names::OBJECT, params)
-            }
-            ExprKind::Name(n) => self.name(n),
-            ExprKind::Param(p) => param_ref(*p),
-            ExprKind::Up { levels, name } => {
-                let up = fn_apply(names::UP, vec![int_lit(i64::from(*levels))]);
-                field_lookup(name, Some(up))
-            }
-            ExprKind::This => fn_apply(names::THIS, vec![]),
-            ExprKind::XEvent => field_lookup("xEvent", Some(param_ref(1))),
-            ExprKind::TimeWord(w) => fn_apply(w.text(), vec![]),
-            ExprKind::RelPeriod { rel, unit } => {
-                fn_apply(rel.text(), vec![string_lit(unit.singular())])
-            }
             ExprKind::Field { target, name } => field_lookup(name, Some(self.expr(target))),
             ExprKind::Method { target, name, args } => self.method(target, name, args),
             ExprKind::Call { name, args } => {
@@ -155,6 +127,43 @@ impl Writer {
                 }
                 fn_apply(names::CHAIN, params)
             }
+            _ => self.primary(e),
+        }
+    }
+
+    /// Literals, lists, objects, names and the single-word primaries.
+    fn primary(&mut self, e: &Expr) -> Value {
+        match &e.kind {
+            ExprKind::Literal(l) => literal(l),
+            ExprKind::List(items) => {
+                let value: Vec<Value> = items
+                    .iter()
+                    .map(|i| raw_list_item(i).unwrap_or_else(|| self.expr(i)))
+                    .collect();
+                json!({"nodeType": "literal", "literalType": "List", "value": value})
+            }
+            ExprKind::Object(fields) => {
+                let mut params = Vec::with_capacity(fields.len() * 2);
+                for (k, v) in fields {
+                    params.push(string_lit(k));
+                    params.push(self.expr(v));
+                }
+                fn_apply(names::OBJECT, params)
+            }
+            ExprKind::Name(n) => self.name(n),
+            ExprKind::Param(p) => param_ref(*p),
+            ExprKind::Up { levels, name } => {
+                let up = fn_apply(names::UP, vec![int_lit(i64::from(*levels))]);
+                field_lookup(name, Some(up))
+            }
+            ExprKind::This => fn_apply(names::THIS, vec![]),
+            ExprKind::XEvent => field_lookup("xEvent", Some(param_ref(1))),
+            ExprKind::TimeWord(w) => fn_apply(w.text(), vec![]),
+            ExprKind::RelPeriod { rel, unit } => {
+                fn_apply(rel.text(), vec![string_lit(unit.singular())])
+            }
+            // Compound kinds are written by `expr`.
+            _ => self.expr(e),
         }
     }
 

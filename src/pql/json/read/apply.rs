@@ -226,22 +226,7 @@ impl Reader {
                 arity(name, params, path, 1)?;
                 unary(UnaryOp::Not, self.param(params, 0, path, depth)?)
             }
-            names::FILTER => {
-                arity(name, params, path, 2)?;
-                let target = self.param(params, 0, path, depth)?;
-                let cond = self.in_item(|r| r.param(params, 1, path, depth))?;
-                if let ExprKind::Literal(Literal::Int(_)) = cond.kind {
-                    return Err(err(
-                        &index(path, "params", 1),
-                        "PQL has no numeric indexing: a filter condition cannot be an integer",
-                    )
-                    .with_hint("use .head() for the first item"));
-                }
-                node(ExprKind::Filter {
-                    target: Box::new(target),
-                    cond: Box::new(cond),
-                })
-            }
+            names::FILTER => self.filter(params, path, depth)?,
             names::OBJECT => self.object(params, path, depth)?,
             names::UP => {
                 return Err(err(
@@ -255,22 +240,7 @@ impl Reader {
             names::STEP | names::WHAT | names::WHEN | names::COUNT | names::WHERE => {
                 return Err(err(path, &format!("'{name}' is only valid inside a chain")));
             }
-            "this" | "last" | "next" => match (name, params) {
-                ("this", []) => node(ExprKind::This),
-                (_, [unit]) => {
-                    let upath = index(path, "params", 0);
-                    let word = string_literal(unit, &upath)?;
-                    let unit = TimeUnit::parse(word)
-                        .ok_or_else(|| err(&upath, &format!("unknown time unit '{word}'")))?;
-                    let rel = match name {
-                        "this" => Relative::This,
-                        "last" => Relative::Last,
-                        _ => Relative::Next,
-                    };
-                    node(ExprKind::RelPeriod { rel, unit })
-                }
-                _ => return Err(err(&join(path, "params"), "expected one time unit")),
-            },
+            "this" | "last" | "next" => self.this_or_period(name, params, path)?,
             _ => {
                 if let Some(w) = TIME_WORDS.into_iter().find(|w| w.text() == name) {
                     arity(name, params, path, 0)?;
@@ -286,6 +256,44 @@ impl Reader {
             }
         };
         Ok(Some(e))
+    }
+
+    /// `[]`: `[target, cond]`, the condition in the item context.
+    fn filter(&mut self, params: &[Value], path: &str, depth: usize) -> Result<Expr> {
+        arity(names::FILTER, params, path, 2)?;
+        let target = self.param(params, 0, path, depth)?;
+        let cond = self.in_item(|r| r.param(params, 1, path, depth))?;
+        if let ExprKind::Literal(Literal::Int(_)) = cond.kind {
+            return Err(err(
+                &index(path, "params", 1),
+                "PQL has no numeric indexing: a filter condition cannot be an integer",
+            )
+            .with_hint("use .head() for the first item"));
+        }
+        Ok(node(ExprKind::Filter {
+            target: Box::new(target),
+            cond: Box::new(cond),
+        }))
+    }
+
+    /// `this` with no params, or `this|last|next` with a unit: a relative period.
+    fn this_or_period(&self, name: &str, params: &[Value], path: &str) -> Result<Expr> {
+        match (name, params) {
+            (names::THIS, []) => Ok(node(ExprKind::This)),
+            (_, [unit]) => {
+                let upath = index(path, "params", 0);
+                let word = string_literal(unit, &upath)?;
+                let unit = TimeUnit::parse(word)
+                    .ok_or_else(|| err(&upath, &format!("unknown time unit '{word}'")))?;
+                let rel = match name {
+                    names::THIS => Relative::This,
+                    "last" => Relative::Last,
+                    _ => Relative::Next,
+                };
+                Ok(node(ExprKind::RelPeriod { rel, unit }))
+            }
+            _ => Err(err(&join(path, "params"), "expected one time unit")),
+        }
     }
 
     /// `{}`: params alternate String-literal keys and values.
@@ -376,6 +384,18 @@ impl Reader {
             ));
         };
         want(4)?;
+        self.distance(cmp, params, first, path, depth)
+    }
+
+    /// `[CMP, Integer n, String unit, String direction, anchor]` from `params[first]` on.
+    fn distance(
+        &mut self,
+        cmp: CmpOp,
+        params: &[Value],
+        first: usize,
+        path: &str,
+        depth: usize,
+    ) -> Result<OccursSpec> {
         let apath = index(path, "params", first + 1);
         let amount = integer_literal(&params[first + 1], &apath)?;
         if amount < 0 {
@@ -389,7 +409,7 @@ impl Reader {
         let dword = string_literal(&params[first + 3], &dpath)?;
         let dir = direction(dword)
             .ok_or_else(|| err(&dpath, "expected a direction: before, after or from"))?;
-        let anchor = boxed(operand(self, 4)?);
+        let anchor = Box::new(self.param(params, first + 4, path, depth)?);
         Ok(OccursSpec::Distance {
             cmp,
             amount,
@@ -543,45 +563,55 @@ impl Reader {
                 step.label = Some(super::identifier(string_literal(p, &cpath)?, &cpath)?);
                 continue;
             }
-            let clause = match c.get("fnName").and_then(Value::as_str) {
-                Some(n @ (names::WHAT | names::WHEN | names::COUNT | names::WHERE))
-                    if c.get("nodeType").and_then(Value::as_str) == Some("fnApply") =>
-                {
-                    n
-                }
-                _ => return Err(err(&cpath, "expected a WHAT, WHEN, COUNT or WHERE clause")),
-            };
-            let cparams = array_field(c, "params", &cpath)?;
-            let duplicate = match clause {
-                names::WHAT => what.replace(self.clause(cparams, &cpath, depth)?).is_some(),
-                names::WHERE => step
-                    .where_
-                    .replace(self.clause(cparams, &cpath, depth)?)
-                    .is_some(),
-                names::WHEN => step
-                    .when
-                    .replace(self.occurs_spec(cparams, 0, &cpath, depth)?)
-                    .is_some(),
-                _ => {
-                    arity(clause, cparams, &cpath, 1)?;
-                    let npath = index(&cpath, "params", 0);
-                    let n = integer_literal(&cparams[0], &npath)?;
-                    if n < 1 {
-                        return Err(err(&npath, "COUNT takes a positive whole number"));
-                    }
-                    step.count.replace(n).is_some()
-                }
-            };
-            if duplicate {
-                return Err(err(
-                    &cpath,
-                    &format!("a second {clause} clause in one step"),
-                ));
-            }
+            self.step_clause(c, &cpath, depth, &mut step, &mut what)?;
         }
         step.what =
             what.ok_or_else(|| err(&join(path, "params"), "the step has no WHAT clause"))?;
         Ok(step)
+    }
+
+    /// One `WHAT`/`WHEN`/`COUNT`/`WHERE` clause of a step, each allowed once.
+    fn step_clause(
+        &mut self,
+        c: &Map<String, Value>,
+        cpath: &str,
+        depth: usize,
+        step: &mut ChainStep,
+        what: &mut Option<Expr>,
+    ) -> Result<()> {
+        let clause = match c.get("fnName").and_then(Value::as_str) {
+            Some(n @ (names::WHAT | names::WHEN | names::COUNT | names::WHERE))
+                if c.get("nodeType").and_then(Value::as_str) == Some("fnApply") =>
+            {
+                n
+            }
+            _ => return Err(err(cpath, "expected a WHAT, WHEN, COUNT or WHERE clause")),
+        };
+        let cparams = array_field(c, "params", cpath)?;
+        let duplicate = match clause {
+            names::WHAT => what.replace(self.clause(cparams, cpath, depth)?).is_some(),
+            names::WHERE => step
+                .where_
+                .replace(self.clause(cparams, cpath, depth)?)
+                .is_some(),
+            names::WHEN => step
+                .when
+                .replace(self.occurs_spec(cparams, 0, cpath, depth)?)
+                .is_some(),
+            _ => {
+                arity(clause, cparams, cpath, 1)?;
+                let npath = index(cpath, "params", 0);
+                let n = integer_literal(&cparams[0], &npath)?;
+                if n < 1 {
+                    return Err(err(&npath, "COUNT takes a positive whole number"));
+                }
+                step.count.replace(n).is_some()
+            }
+        };
+        if duplicate {
+            return Err(err(cpath, &format!("a second {clause} clause in one step")));
+        }
+        Ok(())
     }
 
     fn clause(&mut self, params: &[Value], path: &str, depth: usize) -> Result<Expr> {
