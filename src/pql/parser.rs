@@ -280,7 +280,10 @@ impl Parser<'_> {
             ops.push(span);
         }
         let bare_number = matches!(self.peek().kind, TokenKind::Int(_) | TokenKind::Float(_))
-            && !matches!(self.peek_at(1).kind, TokenKind::Dot | TokenKind::LBracket);
+            && !matches!(
+                self.peek_at(1).kind,
+                TokenKind::Dot | TokenKind::LBracket
+            );
         let mut node = match ops.pop() {
             Some(sign) if bare_number => self.number(Some(sign))?,
             Some(sign) => {

@@ -92,7 +92,8 @@ impl Parser<'_> {
         }
         let domain = self.expr()?;
         let mut height = domain.height;
-        let cond = if self.eat_keyword("where").is_some() || self.eat(&TokenKind::Colon).is_some() {
+        let cond = if self.eat_keyword("where").is_some() || self.eat(&TokenKind::Colon).is_some()
+        {
             let cond = self.expr()?;
             height = height.max(cond.height);
             Some(cond.expr)

@@ -67,10 +67,7 @@ impl Parser<'_> {
         };
         let Some(amount) = amount else {
             return Err(self
-                .unexpected(&format!(
-                    "a whole number of time units after `{}`",
-                    cmp.text()
-                ))
+                .unexpected(&format!("a whole number of time units after `{}`", cmp.text()))
                 .with_hint("write for example `occurs < 8 days before now`"));
         };
         self.advance();
@@ -141,10 +138,7 @@ impl Parser<'_> {
             let events = p.expr()?;
             p.expect(&TokenKind::Comma, "`,` after the events of `chain`")?;
             let ts_field = p.ts_path()?;
-            p.expect(
-                &TokenKind::Comma,
-                "`,` after the timestamp field of `chain`",
-            )?;
+            p.expect(&TokenKind::Comma, "`,` after the timestamp field of `chain`")?;
             let list_open = p.expect(&TokenKind::LBracket, "`[` to open the chain's steps")?;
             let mut steps = Vec::new();
             let mut height = events.height;
@@ -218,17 +212,19 @@ impl Parser<'_> {
         if let TokenKind::Word(w) = &self.peek().kind
             && self.peek_at(1).kind == TokenKind::LParen
         {
-            let err = PqlError::new(format!("unknown chain step clause `{w}`"), self.peek().span);
+            let err = PqlError::new(
+                format!("unknown chain step clause `{w}`"),
+                self.peek().span,
+            );
             return Err(match nearest(w, CLAUSES) {
                 Some(near) => err.with_hint(format!("did you mean {near}?")),
-                None => {
-                    err.with_hint("the clauses are WHAT(...), WHEN(...), COUNT(...) and WHERE(...)")
-                }
+                None => err.with_hint("the clauses are WHAT(...), WHEN(...), COUNT(...) and WHERE(...)"),
             });
         }
         let Some(what) = clauses.what else {
-            let err = self
-                .unexpected("a chain step clause: WHAT(...), WHEN(...), COUNT(...) or WHERE(...)");
+            let err = self.unexpected(
+                "a chain step clause: WHAT(...), WHEN(...), COUNT(...) or WHERE(...)",
+            );
             return Err(err.with_hint("every chain step needs a WHAT(...) clause"));
         };
         let step = ChainStep {

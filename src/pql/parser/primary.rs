@@ -201,10 +201,7 @@ impl Parser<'_> {
         match lower.as_str() {
             "true" | "false" => {
                 self.advance();
-                return Ok(leaf(
-                    ExprKind::Literal(Literal::Bool(lower == "true")),
-                    span,
-                ));
+                return Ok(leaf(ExprKind::Literal(Literal::Bool(lower == "true")), span));
             }
             "null" => {
                 return Err(PqlError::new("PQL has no `null` literal", span)
