@@ -232,7 +232,10 @@ impl Lexer<'_> {
             .peek(0)
             .is_some_and(|c| c.is_alphanumeric() || c == '_')
         {
-            while self.peek(0).is_some_and(|c| c.is_alphanumeric() || c == '_') {
+            while self
+                .peek(0)
+                .is_some_and(|c| c.is_alphanumeric() || c == '_')
+            {
                 self.bump();
             }
             let text = &self.src[start..self.pos];
@@ -246,7 +249,10 @@ impl Lexer<'_> {
         if is_float {
             match text.parse::<f64>() {
                 Ok(v) if v.is_finite() => Ok(TokenKind::Float(v)),
-                _ => Err(PqlError::new(format!("number `{text}` is out of range"), span)),
+                _ => Err(PqlError::new(
+                    format!("number `{text}` is out of range"),
+                    span,
+                )),
             }
         } else {
             text.parse::<u64>().map(TokenKind::Int).map_err(|_| {
@@ -361,9 +367,7 @@ impl Lexer<'_> {
         self.src[digits..self.pos]
             .parse::<u32>()
             .map(TokenKind::Param)
-            .map_err(|_| {
-                PqlError::new("parameter number is too large", Span::new(start, self.pos))
-            })
+            .map_err(|_| PqlError::new("parameter number is too large", Span::new(start, self.pos)))
     }
 
     fn punct(&mut self, c: char) -> Result<TokenKind, PqlError> {

@@ -7,10 +7,17 @@
 //! here (`select X from`, `last month`, `chain(`) and whether `(` opens a lambda (`) =>`).
 //!
 //! Depth is bounded (D1.12): the tree may never be more than [`MAX_DEPTH`] levels deep, counting
-//! every [`Expr`] level including left-associative operator chains and postfix chains. Each parse
-//! function returns its node together with the node's height and refuses to build a node that
-//! would exceed the limit; the recursion itself is bounded by counting nested primaries, so no
-//! input can overflow the stack, however it is shaped.
+//! every [`Expr`] level including left-associative operator chains and postfix chains (variable
+//! declarations, `let` bindings and chain steps are not levels of their own). Each parse function
+//! returns its node together with the node's height and refuses to build a node that would
+//! exceed the limit; the recursion itself is bounded by counting nested expressions in
+//! `Parser::expr`, through which every unbounded recursion passes, and runs of prefix
+//! operators are read by loops. So no input can overflow the stack, however it is shaped.
+//!
+//! Stack use per level is kept small on purpose (the tests parse the deepest inputs on a 1 MiB
+//! thread in a debug build): nodes and errors travel boxed, and the functions on the recursion
+//! path leave node assembly and message formatting to helpers, because in an unoptimised build
+//! every temporary of a function occupies its frame for the whole call.
 //!
 //! # Grammar
 //!
@@ -97,10 +104,12 @@ const NOT_PREC: u8 = 3;
 const CMP_PREC: u8 = 4;
 const ADD_PREC: u8 = 5;
 
-type Result<T> = std::result::Result<T, PqlError>;
+/// Errors are boxed inside the parser: it keeps the `Result`s that live on the recursion path
+/// small, which is what bounds the stack used per level of nesting.
+type Result<T> = std::result::Result<T, Box<PqlError>>;
 
 /// Parses one PQL expression (pql/text).
-pub fn parse(src: &str) -> Result<Expr> {
+pub fn parse(src: &str) -> std::result::Result<Expr, PqlError> {
     let tokens = tokenize(src)?;
     let mut parser = Parser {
         src,
@@ -109,16 +118,20 @@ pub fn parse(src: &str) -> Result<Expr> {
         nesting: 0,
         no_in: false,
     };
-    let node = parser.expr()?;
-    parser.expect_end()?;
-    Ok(node.expr)
+    let node = parser.expr().map_err(|e| *e)?;
+    parser.expect_end().map_err(|e| *e)?;
+    Ok(*node.expr)
 }
 
-/// A parsed expression and the height of its tree (a leaf is 1).
+/// A parsed expression and the height of its tree (a leaf is 1). Boxed, because most nodes
+/// end up boxed in their parent anyway and a small `Node` keeps the parser's frames small.
 struct Node {
-    expr: Expr,
+    expr: Box<Expr>,
     height: usize,
 }
+
+/// Parsed arguments: the expressions, their greatest height and the closing `)`.
+type Args = (Vec<Expr>, usize, Span);
 
 /// An infix operator as seen in the token stream.
 #[derive(Clone, Copy)]
@@ -132,7 +145,7 @@ struct Parser<'s> {
     /// Never empty: the lexer always ends with `Eof`.
     tokens: Vec<Token>,
     pos: usize,
-    /// How many primaries are being parsed inside one another; bounds the recursion.
+    /// How many expressions are being parsed inside one another; bounds the recursion.
     nesting: usize,
     /// Set while parsing a `let` binding's value, whose `in` ends the value rather than being
     /// the `in` operator; cleared inside brackets.
@@ -141,8 +154,17 @@ struct Parser<'s> {
 
 impl Parser<'_> {
     /// `expr = or_expr ;`
+    ///
+    /// Every unbounded recursion of the parser passes through here (brackets, arguments,
+    /// filters, bodies and conditions), so this is where the recursion is bounded.
     fn expr(&mut self) -> Result<Node> {
-        self.binary(1)
+        if self.nesting >= MAX_DEPTH {
+            return Err(too_deep(self.peek().span).into());
+        }
+        self.nesting += 1;
+        let result = self.binary(1);
+        self.nesting -= 1;
+        result
     }
 
     /// ```text
@@ -160,26 +182,30 @@ impl Parser<'_> {
             if prec < min_prec {
                 break;
             }
-            self.advance();
+            self.bump();
             lhs = match infix {
                 Infix::Occurs => self.occurs(lhs)?,
                 Infix::Op(op) => {
                     let rhs = self.binary(prec + 1)?;
-                    let span = lhs.expr.span.to(rhs.expr.span);
-                    let below = lhs.height.max(rhs.height);
-                    let kind = ExprKind::Binary {
-                        op,
-                        lhs: Box::new(lhs.expr),
-                        rhs: Box::new(rhs.expr),
-                    };
-                    self.node(kind, span, below)?
+                    self.binary_node(op, lhs, rhs)?
                 }
             };
             if prec == CMP_PREC && matches!(self.peek_infix(), Some((_, CMP_PREC))) {
-                return Err(self.chained_comparison());
+                return Err(self.chained_comparison().into());
             }
         }
         Ok(lhs)
+    }
+
+    fn binary_node(&self, op: BinaryOp, lhs: Node, rhs: Node) -> Result<Node> {
+        let span = lhs.expr.span.to(rhs.expr.span);
+        let below = lhs.height.max(rhs.height);
+        let kind = ExprKind::Binary {
+            op,
+            lhs: lhs.expr,
+            rhs: rhs.expr,
+        };
+        self.node(kind, span, below)
     }
 
     fn peek_infix(&self) -> Option<(Infix, u8)> {
@@ -196,15 +222,24 @@ impl Parser<'_> {
             TokenKind::Slash => BinaryOp::Div,
             TokenKind::Percent => BinaryOp::Mod,
             TokenKind::Word(w) if w == "notIn" => BinaryOp::NotIn,
-            TokenKind::Word(w) => match w.to_ascii_lowercase().as_str() {
-                "or" => BinaryOp::Or,
-                "and" => BinaryOp::And,
-                "in" if !self.no_in => BinaryOp::In,
-                "like" => BinaryOp::Like,
-                "matches" => BinaryOp::Matches,
-                "occurs" => return Some((Infix::Occurs, CMP_PREC)),
-                _ => return None,
-            },
+            TokenKind::Word(w) => {
+                let is = |kw: &str| w.eq_ignore_ascii_case(kw);
+                if is("or") {
+                    BinaryOp::Or
+                } else if is("and") {
+                    BinaryOp::And
+                } else if is("in") && !self.no_in {
+                    BinaryOp::In
+                } else if is("like") {
+                    BinaryOp::Like
+                } else if is("matches") {
+                    BinaryOp::Matches
+                } else if is("occurs") {
+                    return Some((Infix::Occurs, CMP_PREC));
+                } else {
+                    return None;
+                }
+            }
             _ => return None,
         };
         Some((Infix::Op(op), op.precedence()))
@@ -227,12 +262,7 @@ impl Parser<'_> {
     fn prefix(&mut self, min_prec: u8) -> Result<Node> {
         if self.at_not() {
             if min_prec > NOT_PREC {
-                let tok = self.peek();
-                return Err(PqlError::new(
-                    format!("unexpected {}, expected an expression", self.describe(tok)),
-                    tok.span,
-                )
-                .with_hint("`not` binds more loosely than comparisons and arithmetic; put the negated part in parentheses"));
+                return Err(self.misplaced_not());
             }
             return self.negated();
         }
@@ -246,45 +276,33 @@ impl Parser<'_> {
         self.at(&TokenKind::Bang) || self.at_keyword("not")
     }
 
+    fn at_minus(&self) -> bool {
+        self.at(&TokenKind::Minus)
+    }
+
+    #[cold]
+    fn misplaced_not(&self) -> Box<PqlError> {
+        let err = self.unexpected("an expression").with_hint(
+            "`not` binds more loosely than comparisons and arithmetic; \
+             put the negated part in parentheses",
+        );
+        Box::new(err)
+    }
+
     /// `not_expr = ( "not" | "!" ) not_expr | cmp_expr ;` (loops rather than recursing).
     fn negated(&mut self) -> Result<Node> {
-        let mut ops = Vec::new();
-        while self.at_not() {
-            let span = self.advance().span;
-            if ops.len() >= MAX_DEPTH {
-                return Err(too_deep(span));
-            }
-            ops.push(span);
-        }
-        let mut node = self.binary(CMP_PREC)?;
-        for op in ops.into_iter().rev() {
-            let span = op.to(node.expr.span);
-            let kind = ExprKind::Unary {
-                op: UnaryOp::Not,
-                expr: Box::new(node.expr),
-            };
-            node = self.node(kind, span, node.height)?;
-        }
-        Ok(node)
+        let ops = self.prefix_ops(Self::at_not)?;
+        let node = self.binary(CMP_PREC)?;
+        self.wrap_unary(UnaryOp::Not, ops, node)
     }
 
     /// `neg_expr = "-" neg_expr | postfix ;` where a `-` directly before a number literal (not
     /// followed by `.` or `[`) folds into a negative literal (D1.3), down to `i64::MIN`.
     fn minus(&mut self) -> Result<Node> {
-        let mut ops = Vec::new();
-        while self.at(&TokenKind::Minus) {
-            let span = self.advance().span;
-            if ops.len() >= MAX_DEPTH {
-                return Err(too_deep(span));
-            }
-            ops.push(span);
-        }
+        let mut ops = self.prefix_ops(Self::at_minus)?;
         let bare_number = matches!(self.peek().kind, TokenKind::Int(_) | TokenKind::Float(_))
-            && !matches!(
-                self.peek_at(1).kind,
-                TokenKind::Dot | TokenKind::LBracket
-            );
-        let mut node = match ops.pop() {
+            && !matches!(self.peek_at(1).kind, TokenKind::Dot | TokenKind::LBracket);
+        let node = match ops.pop() {
             Some(sign) if bare_number => self.number(Some(sign))?,
             Some(sign) => {
                 ops.push(sign);
@@ -292,11 +310,29 @@ impl Parser<'_> {
             }
             None => self.postfix()?,
         };
-        for op in ops.into_iter().rev() {
-            let span = op.to(node.expr.span);
+        self.wrap_unary(UnaryOp::Neg, ops, node)
+    }
+
+    /// The spans of a run of prefix operators, refusing more than could ever fit the tree.
+    fn prefix_ops(&mut self, is_op: fn(&Self) -> bool) -> Result<Vec<Span>> {
+        let mut ops = Vec::new();
+        while is_op(self) {
+            let span = self.bump();
+            if ops.len() >= MAX_DEPTH {
+                return Err(too_deep(span).into());
+            }
+            ops.push(span);
+        }
+        Ok(ops)
+    }
+
+    /// Applies the prefix operators at `ops` (outermost first) to `node`.
+    fn wrap_unary(&self, op: UnaryOp, ops: Vec<Span>, mut node: Node) -> Result<Node> {
+        for at in ops.into_iter().rev() {
+            let span = at.to(node.expr.span);
             let kind = ExprKind::Unary {
-                op: UnaryOp::Neg,
-                expr: Box::new(node.expr),
+                op,
+                expr: node.expr,
             };
             node = self.node(kind, span, node.height)?;
         }
@@ -317,55 +353,45 @@ impl Parser<'_> {
 
     /// `"." NAME [ args ]`: any word is a name here, keywords included (`a.count()`, `x.in`).
     fn member(&mut self, target: Node) -> Result<Node> {
-        self.advance();
-        let TokenKind::Word(name) = self.peek().kind.clone() else {
-            return Err(self.unexpected("a field or method name after `.`"));
+        self.bump();
+        let TokenKind::Word(name) = &self.peek().kind else {
+            return Err(self.unexpected("a field or method name after `.`").into());
         };
-        let name_span = self.advance().span;
+        let name = name.clone();
+        let name_span = self.bump();
         if !self.at(&TokenKind::LParen) {
             let span = target.expr.span.to(name_span);
             let kind = ExprKind::Field {
-                target: Box::new(target.expr),
+                target: target.expr,
                 name,
             };
             return self.node(kind, span, target.height);
         }
-        let (args, args_height, close) = self.args()?;
-        let span = target.expr.span.to(close);
-        let below = target.height.max(args_height);
-        let kind = ExprKind::Method {
-            target: Box::new(target.expr),
-            name,
-            args,
-        };
-        self.node(kind, span, below)
+        let args = self.args()?;
+        method_node(self, target, name, args)
     }
 
     /// `"[" expr "]"`: a filter. A condition that is just an integer is refused (D1.4).
     fn filter(&mut self, target: Node) -> Result<Node> {
-        let open = self.advance().span;
+        let open = self.bump();
         let cond = self.nested(|p| p.expr())?;
         if let ExprKind::Literal(crate::pql::ast::Literal::Int(_)) = cond.expr.kind {
-            return Err(PqlError::new(
-                "PQL has no numeric indexing: `[...]` after an expression is a filter",
-                cond.expr.span,
-            )
-            .with_hint("use .head() for the first item"));
+            return Err(numeric_index(cond.expr.span));
         }
         let close = self.expect_closing(&TokenKind::RBracket, open, "the filter")?;
         let span = target.expr.span.to(close);
         let below = target.height.max(cond.height);
         let kind = ExprKind::Filter {
-            target: Box::new(target.expr),
-            cond: Box::new(cond.expr),
+            target: target.expr,
+            cond: cond.expr,
         };
         self.node(kind, span, below)
     }
 
     /// `args = "(" [ expr { "," expr } ] ")" ;` -> the arguments, their greatest height and the
     /// closing parenthesis.
-    fn args(&mut self) -> Result<(Vec<Expr>, usize, Span)> {
-        let open = self.advance().span;
+    fn args(&mut self) -> Result<Args> {
+        let open = self.bump();
         let (items, close) = self.comma_list(open, &TokenKind::RParen, "the argument list")?;
         let (args, height) = unzip(items);
         Ok((args, height, close))
@@ -391,7 +417,7 @@ impl Parser<'_> {
                 if let Some(end) = p.eat(close) {
                     return Ok((items, end));
                 }
-                return Err(p.unclosed(close, open, what, true));
+                return Err(p.unclosed(close, open, what, true).into());
             }
         })
     }
@@ -409,10 +435,10 @@ impl Parser<'_> {
     fn node(&self, kind: ExprKind, span: Span, below: usize) -> Result<Node> {
         let height = below + 1;
         if height > MAX_DEPTH {
-            return Err(too_deep(self.prev_span()));
+            return Err(too_deep(self.prev_span()).into());
         }
         Ok(Node {
-            expr: Expr::new(kind, span),
+            expr: Box::new(Expr::new(kind, span)),
             height,
         })
     }
@@ -426,6 +452,15 @@ impl Parser<'_> {
     fn peek_at(&self, ahead: usize) -> &Token {
         let last = self.tokens.len().saturating_sub(1);
         &self.tokens[(self.pos + ahead).min(last)]
+    }
+
+    /// Consumes the current token (never the final `Eof`) and returns its span.
+    fn bump(&mut self) -> Span {
+        let span = self.peek().span;
+        if self.pos + 1 < self.tokens.len() {
+            self.pos += 1;
+        }
+        span
     }
 
     fn advance(&mut self) -> Token {
@@ -452,21 +487,22 @@ impl Parser<'_> {
     }
 
     fn eat(&mut self, kind: &TokenKind) -> Option<Span> {
-        self.at(kind).then(|| self.advance().span)
+        self.at(kind).then(|| self.bump())
     }
 
     fn eat_keyword(&mut self, kw: &str) -> Option<Span> {
-        self.at_keyword(kw).then(|| self.advance().span)
+        self.at_keyword(kw).then(|| self.bump())
     }
 
     fn expect(&mut self, kind: &TokenKind, expected: &str) -> Result<Span> {
-        self.eat(kind).ok_or_else(|| self.unexpected(expected))
+        self.eat(kind)
+            .ok_or_else(|| self.unexpected(expected).into())
     }
 
     /// Expects the `close` that ends `what`, opened at `open`.
     fn expect_closing(&mut self, close: &TokenKind, open: Span, what: &str) -> Result<Span> {
         self.eat(close)
-            .ok_or_else(|| self.unclosed(close, open, what, false))
+            .ok_or_else(|| self.unclosed(close, open, what, false).into())
     }
 
     /// "expected `]` to close the list opened at 1:14, found ..."
@@ -503,8 +539,9 @@ impl Parser<'_> {
             .src
             .get(tok.span.start as usize..tok.span.end as usize)
             .unwrap_or("?");
-        if text.chars().count() > 40 {
-            let short: String = text.chars().take(37).collect();
+        let first_line = text.lines().next().unwrap_or("");
+        if first_line.len() < text.len() || text.chars().count() > 40 {
+            let short: String = first_line.chars().take(37).collect();
             format!("`{short}...`")
         } else {
             format!("`{text}`")
@@ -534,6 +571,13 @@ impl Parser<'_> {
             TokenKind::Word(w) if w.eq_ignore_ascii_case("notin") => {
                 "the operator is spelled `notIn`"
             }
+            TokenKind::Word(w) if w.eq_ignore_ascii_case("not") => {
+                "`not` goes before the whole condition, as in `not (x like \"a%\")`; \
+                 `notIn` is the negated membership test"
+            }
+            TokenKind::Word(w) if w.eq_ignore_ascii_case("is") => {
+                "test for a missing value with .isNull() / .isNotNull()"
+            }
             _ => "join conditions with `and` or `or`",
         };
         Err(PqlError::new(
@@ -543,14 +587,36 @@ impl Parser<'_> {
             ),
             tok.span,
         )
-        .with_hint(hint))
+        .with_hint(hint)
+        .into())
     }
 }
 
 /// Splits nodes into expressions and their greatest height.
 fn unzip(nodes: Vec<Node>) -> (Vec<Expr>, usize) {
     let height = nodes.iter().map(|n| n.height).max().unwrap_or(0);
-    (nodes.into_iter().map(|n| n.expr).collect(), height)
+    (nodes.into_iter().map(|n| *n.expr).collect(), height)
+}
+
+fn method_node(p: &Parser, target: Node, name: String, args: Args) -> Result<Node> {
+    let (args, args_height, close) = args;
+    let span = target.expr.span.to(close);
+    let below = target.height.max(args_height);
+    let kind = ExprKind::Method {
+        target: target.expr,
+        name,
+        args,
+    };
+    p.node(kind, span, below)
+}
+
+#[cold]
+fn numeric_index(span: Span) -> Box<PqlError> {
+    let err = PqlError::new(
+        "PQL has no numeric indexing: `[...]` after an expression is a filter",
+        span,
+    );
+    Box::new(err.with_hint("use .head() for the first item"))
 }
 
 fn too_deep(span: Span) -> PqlError {

@@ -2,11 +2,12 @@
 //! and `chain(...)`.
 
 use super::{ADD_PREC, Node, Parser, Result};
-use crate::pql::ast::{ChainStep, CmpOp, Direction, Expr, ExprKind, OccursSpec};
+use crate::pql::ast::{ChainStep, CmpOp, Direction, Expr, ExprKind, OccursSpec, Span, TimeUnit};
 use crate::pql::error::{PqlError, nearest};
 use crate::pql::lexer::TokenKind;
 
 const CLAUSES: [&str; 4] = ["WHAT", "WHEN", "COUNT", "WHERE"];
+const CLAUSE_OPENERS: [&str; 4] = ["`WHAT(`", "`WHEN(`", "`COUNT(`", "`WHERE(`"];
 
 impl Parser<'_> {
     /// `cmp_expr = add_expr "occurs" occurs_spec ;` (the `occurs` has been consumed).
@@ -14,11 +15,7 @@ impl Parser<'_> {
         let (spec, spec_height) = self.occurs_spec()?;
         let span = ts.expr.span.to(self.prev_span());
         let below = ts.height.max(spec_height);
-        let kind = ExprKind::Occurs {
-            ts: Box::new(ts.expr),
-            spec,
-        };
-        self.node(kind, span, below)
+        self.node(ExprKind::Occurs { ts: ts.expr, spec }, span, below)
     }
 
     /// ```text
@@ -28,74 +25,86 @@ impl Parser<'_> {
     /// -> the spec and the greatest height of its time expressions.
     fn occurs_spec(&mut self) -> Result<(OccursSpec, usize)> {
         if let Some(cmp) = self.cmp_op() {
-            self.advance();
-            return self.distance(cmp);
+            self.bump();
+            let (amount, unit, dir) = self.distance_head(cmp)?;
+            let anchor = self.time()?;
+            let spec = OccursSpec::Distance {
+                cmp,
+                amount,
+                unit,
+                dir,
+                anchor: anchor.expr,
+            };
+            return Ok((spec, anchor.height));
         }
         if let Some(dir) = self.direction() {
-            self.advance();
+            self.bump();
             let anchor = self.time()?;
-            let height = anchor.height;
             let spec = OccursSpec::Direction {
                 dir,
-                anchor: Box::new(anchor.expr),
+                anchor: anchor.expr,
             };
-            return Ok((spec, height));
+            return Ok((spec, anchor.height));
         }
         if self.eat_keyword("between").is_some() {
-            let from = self.time()?;
-            if self.eat_keyword("and").is_none() {
-                return Err(self.unexpected("`and` after the start of `between`"));
-            }
-            let to = self.time()?;
-            let height = from.height.max(to.height);
-            let spec = OccursSpec::Between {
-                from: Box::new(from.expr),
-                to: Box::new(to.expr),
-            };
-            return Ok((spec, height));
+            return self.between();
         }
         self.eat_keyword("on");
         let at = self.time()?;
-        Ok((OccursSpec::On(Box::new(at.expr)), at.height))
+        Ok((OccursSpec::On(at.expr), at.height))
     }
 
-    /// `CMP INT UNIT DIRECTION time` after the `CMP`.
-    fn distance(&mut self, cmp: CmpOp) -> Result<(OccursSpec, usize)> {
+    /// `time "and" time` after `between`.
+    fn between(&mut self) -> Result<(OccursSpec, usize)> {
+        let from = self.time()?;
+        if self.eat_keyword("and").is_none() {
+            return Err(self.unexpected("`and` after the start of `between`").into());
+        }
+        let to = self.time()?;
+        let height = from.height.max(to.height);
+        let spec = OccursSpec::Between {
+            from: from.expr,
+            to: to.expr,
+        };
+        Ok((spec, height))
+    }
+
+    /// `INT UNIT DIRECTION` after the `CMP` of a distance.
+    fn distance_head(&mut self, cmp: CmpOp) -> Result<(i64, TimeUnit, Direction)> {
         let amount = match self.peek().kind {
             TokenKind::Int(n) => i64::try_from(n).ok(),
             _ => None,
         };
         let Some(amount) = amount else {
-            return Err(self
-                .unexpected(&format!("a whole number of time units after `{}`", cmp.text()))
-                .with_hint("write for example `occurs < 8 days before now`"));
+            let err = self
+                .unexpected(&format!(
+                    "a whole number of time units after `{}`",
+                    cmp.text()
+                ))
+                .with_hint("write for example `occurs < 8 days before now`");
+            return Err(err.into());
         };
-        self.advance();
+        self.bump();
         let Some(unit) = self.unit_at(0) else {
-            let mut err = self.unexpected("a time unit (`days`, `hours`, `weeks`, ...)");
-            if let TokenKind::Word(w) = &self.peek().kind {
-                let units = UNIT_WORDS.iter().copied();
-                if let Some(near) = nearest(w, units) {
-                    err = err.with_hint(format!("did you mean `{near}`?"));
-                }
-            }
-            return Err(err);
+            return Err(self.bad_unit());
         };
-        self.advance();
+        self.bump();
         let Some(dir) = self.direction() else {
-            return Err(self.unexpected("`before`, `after` or `from`"));
+            return Err(self.unexpected("`before`, `after` or `from`").into());
         };
-        self.advance();
-        let anchor = self.time()?;
-        let height = anchor.height;
-        let spec = OccursSpec::Distance {
-            cmp,
-            amount,
-            unit,
-            dir,
-            anchor: Box::new(anchor.expr),
-        };
-        Ok((spec, height))
+        self.bump();
+        Ok((amount, unit, dir))
+    }
+
+    #[cold]
+    fn bad_unit(&self) -> Box<PqlError> {
+        let mut err = self.unexpected("a time unit (`days`, `hours`, `weeks`, ...)");
+        if let TokenKind::Word(w) = &self.peek().kind
+            && let Some(near) = nearest(w, UNIT_WORDS)
+        {
+            err = err.with_hint(format!("did you mean `{near}`?"));
+        }
+        Box::new(err)
     }
 
     /// `time = add_expr ;`: so that `between A and B` keeps its `and` and `occurs today and x`
@@ -132,52 +141,66 @@ impl Parser<'_> {
 
     /// `chain = "chain" "(" expr "," NAME { "." NAME } "," "[" step { "," step } "]" ")" ;`
     pub(super) fn chain(&mut self) -> Result<Node> {
-        let start = self.advance().span;
-        let open = self.advance().span;
-        self.nested(|p| {
-            let events = p.expr()?;
-            p.expect(&TokenKind::Comma, "`,` after the events of `chain`")?;
-            let ts_field = p.ts_path()?;
-            p.expect(&TokenKind::Comma, "`,` after the timestamp field of `chain`")?;
-            let list_open = p.expect(&TokenKind::LBracket, "`[` to open the chain's steps")?;
-            let mut steps = Vec::new();
-            let mut height = events.height;
-            loop {
-                let (step, h) = p.chain_step()?;
-                steps.push(step);
-                height = height.max(h);
-                if p.eat(&TokenKind::Comma).is_none() {
-                    break;
-                }
-            }
-            if !p.at(&TokenKind::RBracket) {
-                return Err(p.unclosed(&TokenKind::RBracket, list_open, "the chain's steps", true));
-            }
-            p.advance();
-            let close = p.expect_closing(&TokenKind::RParen, open, "`chain(`")?;
-            let kind = ExprKind::Chain {
-                events: Box::new(events.expr),
-                ts_field,
-                steps,
-            };
-            p.node(kind, start.to(close), height)
-        })
+        let start = self.bump();
+        let open = self.bump();
+        self.nested(|p| p.chain_body(start, open))
     }
 
-    /// `NAME { "." NAME }`: the timestamp field of a chain.
-    fn ts_path(&mut self) -> Result<String> {
+    /// The arguments of `chain(`, up to and including its `)`.
+    fn chain_body(&mut self, start: Span, open: Span) -> Result<Node> {
+        let events = self.expr()?;
+        let ts_field = self.chain_ts_field()?;
+        let mut steps = Vec::new();
+        let steps_height = self.chain_steps(&mut steps)?;
+        let close = self.expect_closing(&TokenKind::RParen, open, "`chain(`")?;
+        let height = events.height.max(steps_height);
+        let kind = ExprKind::Chain {
+            events: events.expr,
+            ts_field,
+            steps,
+        };
+        self.node(kind, start.to(close), height)
+    }
+
+    /// `"," NAME { "." NAME } ","`: the timestamp field of a chain, between its commas.
+    fn chain_ts_field(&mut self) -> Result<String> {
+        self.expect(&TokenKind::Comma, "`,` after the events of `chain`")?;
         let mut path = String::new();
         loop {
-            let TokenKind::Word(name) = self.peek().kind.clone() else {
-                return Err(self.unexpected("the name of the timestamp field (`timestamp`)"));
+            let TokenKind::Word(name) = &self.peek().kind else {
+                let err = self.unexpected("the name of the timestamp field (`timestamp`)");
+                return Err(err.into());
             };
-            self.advance();
-            path.push_str(&name);
+            path.push_str(name);
+            self.bump();
             if self.eat(&TokenKind::Dot).is_none() {
-                return Ok(path);
+                break;
             }
             path.push('.');
         }
+        self.expect(
+            &TokenKind::Comma,
+            "`,` after the timestamp field of `chain`",
+        )?;
+        Ok(path)
+    }
+
+    /// `"[" step { "," step } "]"` -> appended to `steps`; returns their greatest height.
+    fn chain_steps(&mut self, steps: &mut Vec<ChainStep>) -> Result<usize> {
+        let open = self.expect(&TokenKind::LBracket, "`[` to open the chain's steps")?;
+        let mut height = 0;
+        loop {
+            height = height.max(self.chain_step(steps)?);
+            if self.eat(&TokenKind::Comma).is_none() {
+                break;
+            }
+        }
+        if !self.at(&TokenKind::RBracket) {
+            let err = self.unclosed(&TokenKind::RBracket, open, "the chain's steps", true);
+            return Err(err.into());
+        }
+        self.bump();
+        Ok(height)
     }
 
     /// ```text
@@ -185,57 +208,61 @@ impl Parser<'_> {
     /// clause = "WHAT" "(" expr ")" | "WHEN" "(" occurs_spec ")"
     ///        | "COUNT" "(" INT ")" | "WHERE" "(" expr ")" ;
     /// ```
-    fn chain_step(&mut self) -> Result<(ChainStep, usize)> {
+    /// -> appended to `steps`; returns the greatest height of its expressions.
+    fn chain_step(&mut self, steps: &mut Vec<ChainStep>) -> Result<usize> {
         let start = self.peek().span;
-        let label = match self.peek().kind.clone() {
+        let label = match &self.peek().kind {
             TokenKind::Word(w) if self.peek_at(1).kind == TokenKind::Colon => {
-                self.advance();
-                self.advance();
-                Some(w)
+                let label = w.clone();
+                self.bump();
+                self.bump();
+                Some(label)
             }
             _ => None,
         };
-        let mut clauses = Clauses::default();
-        let mut seen = [false; 4];
+        let mut clauses = Box::<Clauses>::default();
         let mut height = 0;
         while let Some(index) = self.clause_ahead() {
-            let kw = self.advance();
-            if seen[index] {
-                return Err(PqlError::new(
-                    format!("this chain step already has a {} clause", CLAUSES[index]),
-                    kw.span,
-                ));
+            let kw = self.bump();
+            if clauses.seen[index] {
+                return Err(duplicate_clause(index, kw));
             }
-            seen[index] = true;
+            clauses.seen[index] = true;
             height = height.max(self.chain_clause(index, &mut clauses)?);
         }
+        let span = start.to(self.prev_span());
+        steps.push(self.finish_step(label, &mut clauses, span)?);
+        Ok(height)
+    }
+
+    /// Checks what follows a step's clauses and assembles it.
+    fn finish_step(&self, label: Option<String>, c: &mut Clauses, span: Span) -> Result<ChainStep> {
         if let TokenKind::Word(w) = &self.peek().kind
             && self.peek_at(1).kind == TokenKind::LParen
         {
-            let err = PqlError::new(
-                format!("unknown chain step clause `{w}`"),
-                self.peek().span,
-            );
-            return Err(match nearest(w, CLAUSES) {
+            let err = PqlError::new(format!("unknown chain step clause `{w}`"), self.peek().span);
+            let err = match nearest(w, CLAUSES) {
                 Some(near) => err.with_hint(format!("did you mean {near}?")),
-                None => err.with_hint("the clauses are WHAT(...), WHEN(...), COUNT(...) and WHERE(...)"),
-            });
+                None => {
+                    err.with_hint("the clauses are WHAT(...), WHEN(...), COUNT(...) and WHERE(...)")
+                }
+            };
+            return Err(err.into());
         }
-        let Some(what) = clauses.what else {
-            let err = self.unexpected(
-                "a chain step clause: WHAT(...), WHEN(...), COUNT(...) or WHERE(...)",
-            );
-            return Err(err.with_hint("every chain step needs a WHAT(...) clause"));
+        let Some(what) = c.what.take() else {
+            let err = self
+                .unexpected("a chain step clause: WHAT(...), WHEN(...), COUNT(...) or WHERE(...)")
+                .with_hint("every chain step needs a WHAT(...) clause");
+            return Err(err.into());
         };
-        let step = ChainStep {
+        Ok(ChainStep {
             label,
             what,
-            when: clauses.when,
-            count: clauses.count,
-            where_: clauses.where_,
-            span: start.to(self.prev_span()),
-        };
-        Ok((step, height))
+            when: c.when.take(),
+            count: c.count,
+            where_: c.where_.take(),
+            span,
+        })
     }
 
     /// Which clause keyword (followed by `(`) is next, as an index into [`CLAUSES`].
@@ -247,40 +274,53 @@ impl Parser<'_> {
     }
 
     /// One clause's parenthesised body (the keyword has been consumed); returns its height.
-    fn chain_clause(&mut self, index: usize, step: &mut Clauses) -> Result<usize> {
-        let open = self.advance().span;
-        let what = format!("`{}(`", CLAUSES[index]);
+    fn chain_clause(&mut self, index: usize, clauses: &mut Clauses) -> Result<usize> {
+        let open = self.bump();
         let height = match index {
             1 => {
                 let (spec, height) = self.nested(|p| p.occurs_spec())?;
-                step.when = Some(spec);
+                clauses.when = Some(spec);
                 height
             }
             2 => {
-                let count = match self.peek().kind {
-                    TokenKind::Int(n) if n > 0 => i64::try_from(n).ok(),
-                    _ => None,
-                };
-                let Some(count) = count else {
-                    return Err(self.unexpected("a positive whole number in COUNT(...)"));
-                };
-                self.advance();
-                step.count = Some(count);
+                clauses.count = Some(self.count()?);
                 0
             }
             _ => {
                 let e = self.nested(|p| p.expr())?;
+                let height = e.height;
                 if index == 0 {
-                    step.what = Some(e.expr);
+                    clauses.what = Some(*e.expr);
                 } else {
-                    step.where_ = Some(e.expr);
+                    clauses.where_ = Some(*e.expr);
                 }
-                e.height
+                height
             }
         };
-        self.expect_closing(&TokenKind::RParen, open, &what)?;
+        self.expect_closing(&TokenKind::RParen, open, CLAUSE_OPENERS[index])?;
         Ok(height)
     }
+
+    /// The positive whole number of `COUNT(n)`.
+    fn count(&mut self) -> Result<i64> {
+        let count = match self.peek().kind {
+            TokenKind::Int(n) if n > 0 => i64::try_from(n).ok(),
+            _ => None,
+        };
+        let Some(count) = count else {
+            return Err(self
+                .unexpected("a positive whole number in COUNT(...)")
+                .into());
+        };
+        self.bump();
+        Ok(count)
+    }
+}
+
+#[cold]
+fn duplicate_clause(index: usize, at: Span) -> Box<PqlError> {
+    let message = format!("this chain step already has a {} clause", CLAUSES[index]);
+    Box::new(PqlError::new(message, at))
 }
 
 /// Unit spellings offered as "did you mean" hints.
@@ -312,6 +352,8 @@ pub(super) const UNIT_WORDS: [&str; 22] = [
 /// The clauses of one chain step, as they are read (in any order).
 #[derive(Default)]
 struct Clauses {
+    /// Which of [`CLAUSES`] have been read.
+    seen: [bool; 4],
     what: Option<Expr>,
     when: Option<OccursSpec>,
     count: Option<i64>,

@@ -1,7 +1,7 @@
 //! Primaries: literals, lists, objects, parentheses and lambdas, names and calls, and the words
 //! that are keywords only in some positions (`this month`, `last week`, `select X from`).
 
-use super::{MAX_DEPTH, Node, Parser, Result, too_deep, unzip};
+use super::{Node, Parser, Result, unzip};
 use crate::pql::ast::{
     AggregateFn, BinderKind, ExprKind, Literal, Relative, Span, TimeUnit, TimeWord,
 };
@@ -10,39 +10,32 @@ use crate::pql::lexer::TokenKind;
 
 impl Parser<'_> {
     /// `primary = NUMBER | STRING | "$" INT | list | object | lambda | paren | "^"... | word ;`
-    ///
-    /// Every level of nesting passes through here, so this is where recursion is bounded.
     pub(super) fn primary(&mut self) -> Result<Node> {
-        self.nesting += 1;
-        let result = if self.nesting > MAX_DEPTH {
-            Err(too_deep(self.peek().span))
-        } else {
-            self.primary_inner()
-        };
-        self.nesting -= 1;
-        result
-    }
-
-    fn primary_inner(&mut self) -> Result<Node> {
-        let tok = self.peek().clone();
-        match tok.kind {
+        match &self.peek().kind {
             TokenKind::Int(_) | TokenKind::Float(_) => self.number(None),
-            TokenKind::Str(s) => {
-                self.advance();
-                Ok(leaf(ExprKind::Literal(Literal::Str(s)), tok.span))
-            }
-            TokenKind::Param(n) => {
-                self.advance();
-                Ok(leaf(ExprKind::Param(n), tok.span))
-            }
+            TokenKind::Str(_) | TokenKind::Param(_) => self.string_or_param(),
             TokenKind::LBracket => self.list(),
             TokenKind::LBrace => self.object(),
             TokenKind::LParen if self.lambda_ahead() => self.lambda(),
             TokenKind::LParen => self.parenthesised(),
             TokenKind::Caret => self.up(),
-            TokenKind::Word(word) => self.word(word, tok.span),
-            _ => Err(self.unexpected("an expression")),
+            TokenKind::Word(word) => {
+                let (word, span) = (word.clone(), self.peek().span);
+                self.word(word, span)
+            }
+            _ => Err(self.unexpected("an expression").into()),
         }
+    }
+
+    /// `STRING | "$" INT`
+    fn string_or_param(&mut self) -> Result<Node> {
+        let tok = self.advance();
+        let kind = match tok.kind {
+            TokenKind::Str(s) => ExprKind::Literal(Literal::Str(s)),
+            TokenKind::Param(n) => ExprKind::Param(n),
+            _ => return Err(PqlError::new("expected a string or a parameter", tok.span).into()),
+        };
+        Ok(leaf(kind, tok.span))
     }
 
     /// A number literal, negated when `minus` is the span of a `-` folded into it.
@@ -58,21 +51,23 @@ impl Parser<'_> {
                     i64::try_from(v).ok()
                 };
                 let Some(value) = value else {
-                    return Err(PqlError::new("integer is too large", span).with_hint(
-                        "integers must lie between -9223372036854775808 and \
+                    return Err(PqlError::new("integer is too large", span)
+                        .with_hint(
+                            "integers must lie between -9223372036854775808 and \
                          9223372036854775807; write a decimal such as 1E19 for larger numbers",
-                    ));
+                        )
+                        .into());
                 };
                 Literal::Int(value)
             }
-            _ => return Err(PqlError::new("expected a number", tok.span)),
+            _ => return Err(PqlError::new("expected a number", tok.span).into()),
         };
         Ok(leaf(ExprKind::Literal(literal), span))
     }
 
     /// `list = "[" [ expr { "," expr } ] "]" ;`
     fn list(&mut self) -> Result<Node> {
-        let open = self.advance().span;
+        let open = self.bump();
         let (items, close) = self.comma_list(open, &TokenKind::RBracket, "the list")?;
         let (items, height) = unzip(items);
         self.node(ExprKind::List(items), open.to(close), height)
@@ -80,7 +75,7 @@ impl Parser<'_> {
 
     /// `object = "{" [ entry { "," entry } ] "}" ;  entry = ( STRING | NAME ) ":" expr ;`
     fn object(&mut self) -> Result<Node> {
-        let open = self.advance().span;
+        let open = self.bump();
         self.nested(|p| {
             let mut fields: Vec<(String, crate::pql::ast::Expr)> = Vec::new();
             let mut height = 0;
@@ -91,26 +86,29 @@ impl Parser<'_> {
                 let key_tok = p.peek().clone();
                 let key = match key_tok.kind {
                     TokenKind::Str(s) | TokenKind::Word(s) => s,
-                    _ => return Err(p.unexpected("a key (a string or a name)")),
+                    _ => return Err(p.unexpected("a key (a string or a name)").into()),
                 };
                 if fields.iter().any(|(k, _)| *k == key) {
                     return Err(PqlError::new(
                         format!("duplicate key \"{key}\" in this object"),
                         key_tok.span,
-                    ));
+                    )
+                    .into());
                 }
-                p.advance();
+                p.bump();
                 p.expect(&TokenKind::Colon, "`:` after the key")?;
                 let value = p.expr()?;
                 height = height.max(value.height);
-                fields.push((key, value.expr));
+                fields.push((key, *value.expr));
                 if p.eat(&TokenKind::Comma).is_some() {
                     continue;
                 }
                 if let Some(close) = p.eat(&TokenKind::RBrace) {
                     return p.node(ExprKind::Object(fields), open.to(close), height);
                 }
-                return Err(p.unclosed(&TokenKind::RBrace, open, "the object", true));
+                return Err(p
+                    .unclosed(&TokenKind::RBrace, open, "the object", true)
+                    .into());
             }
         })
     }
@@ -135,7 +133,7 @@ impl Parser<'_> {
 
     /// `lambda = "(" [ NAME { "," NAME } ] ")" "=>" expr ;`
     fn lambda(&mut self) -> Result<Node> {
-        let open = self.advance().span;
+        let open = self.bump();
         let mut params: Vec<String> = Vec::new();
         while let TokenKind::Word(name) = self.peek().kind.clone() {
             let tok = self.advance();
@@ -143,7 +141,8 @@ impl Parser<'_> {
                 return Err(PqlError::new(
                     format!("lambda parameter `{name}` is declared twice"),
                     tok.span,
-                ));
+                )
+                .into());
             }
             params.push(name);
             self.eat(&TokenKind::Comma);
@@ -155,7 +154,7 @@ impl Parser<'_> {
         let height = body.height;
         let kind = ExprKind::Lambda {
             params,
-            body: Box::new(body.expr),
+            body: body.expr,
         };
         self.node(kind, span, height)
     }
@@ -163,19 +162,27 @@ impl Parser<'_> {
     /// `paren = "(" expr { "," expr } ")" ;`: one expression is grouping (its span widened to
     /// the parentheses), several are a list (D1.9).
     fn parenthesised(&mut self) -> Result<Node> {
-        let open = self.advance().span;
+        let open = self.bump();
         if self.at(&TokenKind::RParen) {
-            return Err(self.unexpected("an expression inside the parentheses"));
+            return Err(self
+                .unexpected("an expression inside the parentheses")
+                .into());
         }
-        let (mut items, close) = self.comma_list(open, &TokenKind::RParen, "the `(`")?;
+        let (items, close) = self.comma_list(open, &TokenKind::RParen, "the `(`")?;
+        self.grouping_or_list(items, open.to(close))
+    }
+
+    /// One parenthesised expression is itself (its span widened to the parentheses); several
+    /// are a list.
+    fn grouping_or_list(&self, mut items: Vec<Node>, span: Span) -> Result<Node> {
         if items.len() == 1
             && let Some(mut inner) = items.pop()
         {
-            inner.expr.span = open.to(close);
+            inner.expr.span = span;
             return Ok(inner);
         }
         let (items, height) = unzip(items);
-        self.node(ExprKind::List(items), open.to(close), height)
+        self.node(ExprKind::List(items), span, height)
     }
 
     /// `"^" { "^" } [ "." ] NAME` (D1.10): each `^` climbs one filter level.
@@ -189,54 +196,72 @@ impl Parser<'_> {
         let TokenKind::Word(name) = self.peek().kind.clone() else {
             return Err(self
                 .unexpected("a field name after `^`")
-                .with_hint("write `^name` or `^.name`; each `^` climbs one filter level"));
+                .with_hint("write `^name` or `^.name`; each `^` climbs one filter level")
+                .into());
         };
-        let end = self.advance().span;
+        let end = self.bump();
         Ok(leaf(ExprKind::Up { levels, name }, start.to(end)))
     }
 
     /// A primary that starts with a word: a keyword form, a call, or a plain name.
+    ///
+    /// Kept to a dispatch (the work is in [`Parser::word_form`] and the callees) because it
+    /// sits on the recursion path: its frame is paid once per level of nesting.
     fn word(&mut self, word: String, span: Span) -> Result<Node> {
+        match self.word_form(&word, span)? {
+            WordForm::Leaf(node) => Ok(node),
+            WordForm::Binder(kind) => self.binder(kind),
+            WordForm::Aggregate(func) => self.aggregate(func),
+            WordForm::Let => self.let_expr(),
+            WordForm::Chain => self.chain(),
+            WordForm::Name => self.name_or_call(word, span),
+        }
+    }
+
+    /// What the word here starts; consumes it when it is a complete leaf.
+    fn word_form(&mut self, word: &str, span: Span) -> Result<WordForm> {
         let lower = word.to_ascii_lowercase();
         match lower.as_str() {
             "true" | "false" => {
-                self.advance();
-                return Ok(leaf(ExprKind::Literal(Literal::Bool(lower == "true")), span));
+                self.bump();
+                let literal = ExprKind::Literal(Literal::Bool(lower == "true"));
+                return Ok(WordForm::Leaf(leaf(literal, span)));
             }
             "null" => {
-                return Err(PqlError::new("PQL has no `null` literal", span)
-                    .with_hint("use .isNull() / .isNotNull() to test for a missing value"));
+                let err = PqlError::new("PQL has no `null` literal", span)
+                    .with_hint("use .isNull() / .isNotNull() to test for a missing value");
+                return Err(err.into());
             }
             "and" | "or" | "in" | "like" | "matches" | "occurs" | "not" => {
-                return Err(self.unexpected("an expression"));
+                return Err(self.unexpected("an expression").into());
             }
-            _ if word == "notIn" => return Err(self.unexpected("an expression")),
+            _ if word == "notIn" => return Err(self.unexpected("an expression").into()),
             _ => {}
         }
         if let Some(node) = self.time_word(&lower, span) {
-            return Ok(node);
+            return Ok(WordForm::Leaf(node));
         }
         if word == "xEvent" {
-            self.advance();
-            return Ok(leaf(ExprKind::XEvent, span));
+            self.bump();
+            return Ok(WordForm::Leaf(leaf(ExprKind::XEvent, span)));
         }
-        if let Some(kind) = binder_kind(&lower)
-            && self.decl_ahead(1)
-        {
-            return self.binder(kind);
-        }
-        if let Some(func) = aggregate_fn(&lower)
-            && self.aggregate_ahead()
-        {
-            return self.aggregate(func);
-        }
-        if lower == "let" && matches!(self.peek_at(1).kind, TokenKind::Word(_)) {
-            return self.let_expr();
-        }
-        if lower == "chain" && self.peek_at(1).kind == TokenKind::LParen {
-            return self.chain();
-        }
-        self.advance();
+        let form = if let Some(kind) = binder_kind(&lower).filter(|_| self.decl_ahead(1)) {
+            WordForm::Binder(kind)
+        } else if let Some(func) = aggregate_fn(&lower).filter(|_| self.aggregate_ahead()) {
+            WordForm::Aggregate(func)
+        } else if lower == "let" && matches!(self.peek_at(1).kind, TokenKind::Word(_)) {
+            WordForm::Let
+        } else if lower == "chain" && self.peek_at(1).kind == TokenKind::LParen {
+            WordForm::Chain
+        } else {
+            WordForm::Name
+        };
+        Ok(form)
+    }
+
+    /// `NAME args | NAME`
+    fn name_or_call(&mut self, word: String, span: Span) -> Result<Node> {
+        self.bump();
         if !self.at(&TokenKind::LParen) {
             return Ok(leaf(ExprKind::Name(word), span));
         }
@@ -255,7 +280,7 @@ impl Parser<'_> {
             _ => None,
         };
         if let Some(word) = word {
-            self.advance();
+            self.bump();
             return Some(leaf(ExprKind::TimeWord(word), span));
         }
         let rel = match lower {
@@ -266,12 +291,12 @@ impl Parser<'_> {
         };
         match self.unit_at(1) {
             Some(unit) => {
-                self.advance();
-                let end = self.advance().span;
+                self.bump();
+                let end = self.bump();
                 Some(leaf(ExprKind::RelPeriod { rel, unit }, span.to(end)))
             }
             None if rel == Relative::This => {
-                self.advance();
+                self.bump();
                 Some(leaf(ExprKind::This, span))
             }
             None => None,
@@ -314,9 +339,19 @@ impl Parser<'_> {
     }
 }
 
+/// What a word at the start of a primary turns out to be.
+enum WordForm {
+    Leaf(Node),
+    Binder(BinderKind),
+    Aggregate(AggregateFn),
+    Let,
+    Chain,
+    Name,
+}
+
 fn leaf(kind: ExprKind, span: Span) -> Node {
     Node {
-        expr: crate::pql::ast::Expr::new(kind, span),
+        expr: Box::new(crate::pql::ast::Expr::new(kind, span)),
         height: 1,
     }
 }

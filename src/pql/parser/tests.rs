@@ -26,7 +26,10 @@ pub(super) fn sexp(e: &Expr) -> String {
         ExprKind::RelPeriod { rel, unit } => format!("{}:{}", rel.text(), unit.singular()),
         ExprKind::Field { target, name } => format!("(. {} {name})", sexp(target)),
         ExprKind::Method { target, name, args } => {
-            format!("(.{name} {})", join(std::iter::once(sexp(target)).chain(args.iter().map(sexp))))
+            format!(
+                "(.{name} {})",
+                join(std::iter::once(sexp(target)).chain(args.iter().map(sexp)))
+            )
         }
         ExprKind::Call { name, args } => {
             format!("({name}() {})", join(args.iter().map(sexp))).replace("() )", "())")
@@ -51,7 +54,11 @@ pub(super) fn sexp(e: &Expr) -> String {
         ),
         ExprKind::Let { bindings, body } => format!(
             "(let {} {})",
-            join(bindings.iter().map(|b| format!("({} {})", b.name, sexp(&b.value)))),
+            join(
+                bindings
+                    .iter()
+                    .map(|b| format!("({} {})", b.name, sexp(&b.value)))
+            ),
             sexp(body)
         ),
         ExprKind::Lambda { params, body } => {
@@ -102,7 +109,11 @@ fn decl_sexp(d: &VarDecl) -> String {
 }
 
 fn step_sexp(s: &ChainStep) -> String {
-    let mut out = format!("(step {} {}", s.label.as_deref().unwrap_or("_"), sexp(&s.what));
+    let mut out = format!(
+        "(step {} {}",
+        s.label.as_deref().unwrap_or("_"),
+        sexp(&s.what)
+    );
     if let Some(w) = &s.when {
         out += &format!(" when{}", spec_sexp(w));
     }
@@ -136,7 +147,7 @@ fn text_at(src: &str, span: Span) -> &str {
 #[test]
 fn literals() {
     check("42", "42");
-    check("3.14", "3.14");
+    check("3.25", "3.25");
     check(".45", "0.45");
     check("2.02E12", "2020000000000.0");
     check("1E3", "1000.0");
@@ -206,7 +217,10 @@ fn calls_methods_fields_filters() {
     check("a.startsWith(\"x\", false)", "(.startsWith a \"x\" false)");
     check("a.count()", "(.count a)");
     check("a.b().c", "(. (.b a) c)");
-    check("xEvent[type = \"order\"].count()", "(.count ([] xEvent (= type \"order\")))");
+    check(
+        "xEvent[type = \"order\"].count()",
+        "(.count ([] xEvent (= type \"order\")))",
+    );
     check("a[b][c]", "([] ([] a b) c)");
     check("\"abc\".startsWith(\"a\")", "(.startsWith \"abc\" \"a\")");
     // After `.` every word is a name, keywords included.
@@ -238,8 +252,14 @@ fn precedence() {
     check("a / b % c", "(% (/ a b) c)");
     check("(a + b) * c", "(* (+ a b) c)");
     check("a + b = c - d", "(= (+ a b) (- c d))");
-    check("a in [1, 2] and b notIn [3]", "(and (in a [1 2]) (notIn b [3]))");
-    check("s like \"%x\" or s matches \"^y\"", "(or (like s \"%x\") (matches s \"^y\"))");
+    check(
+        "a in [1, 2] and b notIn [3]",
+        "(and (in a [1 2]) (notIn b [3]))",
+    );
+    check(
+        "s like \"%x\" or s matches \"^y\"",
+        "(or (like s \"%x\") (matches s \"^y\"))",
+    );
     check("a != b", "(!= a b)");
     check("a <= b", "(<= a b)");
     check("a >= b", "(>= a b)");
@@ -251,9 +271,18 @@ fn precedence() {
 #[test]
 fn keywords_are_case_insensitive() {
     same("a AND b Or NOT c", "a and b or not c");
-    same("x IN [1] and y LIKE \"a\" and z MATCHES \"b\"", "x in [1] and y like \"a\" and z matches \"b\"");
-    same("SELECT X FROM xEvent WHERE X.a", "select X from xEvent where X.a");
-    same("x OCCURS BETWEEN TODAY AND NOW", "x occurs between today and now");
+    same(
+        "x IN [1] and y LIKE \"a\" and z MATCHES \"b\"",
+        "x in [1] and y like \"a\" and z matches \"b\"",
+    );
+    same(
+        "SELECT X FROM xEvent WHERE X.a",
+        "select X from xEvent where X.a",
+    );
+    same(
+        "x OCCURS BETWEEN TODAY AND NOW",
+        "x occurs between today and now",
+    );
     same("LET a = 1 IN a", "let a = 1 in a");
     same("SUM X.a OVER X FROM xEvent", "sum X.a over X from xEvent");
     same("True", "true");
@@ -266,7 +295,13 @@ fn keywords_are_case_insensitive() {
 
 #[test]
 fn comparisons_do_not_chain() {
-    for src in ["a = b = c", "a < b < c", "a in b in c", "a = b in c", "t occurs today = x"] {
+    for src in [
+        "a = b = c",
+        "a < b < c",
+        "a in b in c",
+        "a = b in c",
+        "t occurs today = x",
+    ] {
         let e = parse(src).unwrap_err();
         assert!(e.message.contains("cannot be chained"), "{src}: {e:?}");
     }
@@ -281,7 +316,9 @@ fn parentheses_and_lists() {
     check("(a, b).count()", "(.count [a b])");
     let e = parsed("(a or b) and c");
     assert_eq!(e.span, Span::new(0, 14));
-    let ExprKind::Binary { lhs, .. } = &e.kind else { panic!() };
+    let ExprKind::Binary { lhs, .. } = &e.kind else {
+        panic!()
+    };
     assert_eq!(lhs.span, Span::new(0, 8));
 }
 
@@ -313,7 +350,10 @@ fn binders() {
     );
     check("exists E from xEvent: E.a", "(exists (E xEvent (. E a)))");
     check("forall E from xEvent: E.a", "(forall (E xEvent (. E a)))");
-    check("some x FROM xEvent WHERE x.a", "(exists (x xEvent (. x a)))");
+    check(
+        "some x FROM xEvent WHERE x.a",
+        "(exists (x xEvent (. x a)))",
+    );
     check("all x from xEvent where x.a", "(forall (x xEvent (. x a)))");
     check("none x from xEvent where x.a", "(none (x xEvent (. x a)))");
     check("one x from xEvent where x.a", "(one (x xEvent (. x a)))");
@@ -338,10 +378,7 @@ fn binders() {
         "if(select X from e where X.a, 1, 2)",
         "(if() (select (X e (. X a))) 1 2)",
     );
-    check(
-        "[select X from e, Y from f, 3]",
-        "[(select (X e) (Y f)) 3]",
-    );
+    check("[select X from e, Y from f, 3]", "[(select (X e) (Y f)) 3]");
     check(
         "select X from e where select Y from X.items where Y.a, Z from f",
         "(select (X e (select (Y (. X items) (. Y a)) (Z f))))",
@@ -360,10 +397,7 @@ fn aggregates() {
     );
     check("count over X from e", "(count _ (X e))");
     check("COUNT OVER X FROM e", "(count _ (X e))");
-    check(
-        "sum X from arr where X > 0",
-        "(sum X (X arr (> X 0)))",
-    );
+    check("sum X from arr where X > 0", "(sum X (X arr (> X 0)))");
     check("average X from a", "(average X (X a))");
     check("min X.p over X from a", "(min (. X p) (X a))");
     check("max 1 over X from a", "(max 1 (X a))");
@@ -384,7 +418,10 @@ fn aggregates() {
 #[test]
 fn let_expressions() {
     check("let a = 1 in a", "(let (a 1) a)");
-    check("let a = 1, b = a + 1 in a * b", "(let (a 1) (b (+ a 1)) (* a b))");
+    check(
+        "let a = 1, b = a + 1 in a * b",
+        "(let (a 1) (b (+ a 1)) (* a b))",
+    );
     check(
         "let S = (sum X.p over X from xEvent) in (S > 100 and S < 1000)",
         "(let (S (sum (. X p) (X xEvent))) (and (> S 100) (< S 1000)))",
@@ -393,10 +430,7 @@ fn let_expressions() {
     check("let a = x in a in [1]", "(let (a x) (in a [1]))");
     check("let a = (x in [1]) in a", "(let (a (in x [1])) a)");
     check("let a = f(x in [1]) in a", "(let (a (f() (in x [1]))) a)");
-    check(
-        "let a = let b = 1 in b in a",
-        "(let (a (let (b 1) b)) a)",
-    );
+    check("let a = let b = 1 in b in a", "(let (a (let (b 1) b)) a)");
     check(
         "let a = select X from e where X.a in a",
         "(let (a (select (X e (. X a)))) a)",
@@ -409,17 +443,41 @@ fn let_expressions() {
 #[test]
 fn occurs_forms() {
     check("X.t occurs before today", "(occurs (. X t) (before today))");
-    check("X.t occurs after date(2019, 4, 1)", "(occurs (. X t) (after (date() 2019 4 1)))");
+    check(
+        "X.t occurs after date(2019, 4, 1)",
+        "(occurs (. X t) (after (date() 2019 4 1)))",
+    );
     check("X.t occurs from now", "(occurs (. X t) (from now))");
     check("X.t occurs last month", "(occurs (. X t) (on last:month))");
-    check("X.t occurs on date(2017, 10, 1)", "(occurs (. X t) (on (date() 2017 10 1)))");
+    check(
+        "X.t occurs on date(2017, 10, 1)",
+        "(occurs (. X t) (on (date() 2017 10 1)))",
+    );
     check("t occurs yesterday", "(occurs t (on yesterday))");
-    check("t occurs <= 3 days before now", "(occurs t (<= 3 day before now))");
-    check("t occurs = 3 hours before now", "(occurs t (= 3 hour before now))");
-    check("t occurs != 1 week from now", "(occurs t (!= 1 week from now))");
-    check("t occurs > 3 weeks after date(2017,10,1)", "(occurs t (> 3 week after (date() 2017 10 1)))");
-    check("t occurs >= 2 MONTHS AFTER x.t", "(occurs t (>= 2 month after (. x t)))");
-    check("t occurs < 2 days before A2.timestamp", "(occurs t (< 2 day before (. A2 timestamp)))");
+    check(
+        "t occurs <= 3 days before now",
+        "(occurs t (<= 3 day before now))",
+    );
+    check(
+        "t occurs = 3 hours before now",
+        "(occurs t (= 3 hour before now))",
+    );
+    check(
+        "t occurs != 1 week from now",
+        "(occurs t (!= 1 week from now))",
+    );
+    check(
+        "t occurs > 3 weeks after date(2017,10,1)",
+        "(occurs t (> 3 week after (date() 2017 10 1)))",
+    );
+    check(
+        "t occurs >= 2 MONTHS AFTER x.t",
+        "(occurs t (>= 2 month after (. x t)))",
+    );
+    check(
+        "t occurs < 2 days before A2.timestamp",
+        "(occurs t (< 2 day before (. A2 timestamp)))",
+    );
     check(
         "t occurs between last month and last week",
         "(occurs t (between last:month last:week))",
@@ -429,20 +487,36 @@ fn occurs_forms() {
         "(occurs t (between (date() (- (currentYear()) 1) 10 1) (date() (- (currentYear()) 1) 12 31)))",
     );
     // The time operand is additive: a following `and` is the boolean one.
-    check(
-        "t occurs today and x",
-        "(and (occurs t (on today)) x)",
-    );
+    check("t occurs today and x", "(and (occurs t (on today)) x)");
     check(
         "t occurs between a and b and c",
         "(and (occurs t (between a b)) c)",
     );
     check("t occurs now + x", "(occurs t (on (+ now x)))");
-    check("(timestamp occurs < 7 days before now) and a", "(and (occurs timestamp (< 7 day before now)) a)");
-    assert!(parse("t occurs < 3 dayz before now").unwrap_err().hint.unwrap().contains("`day"));
-    assert!(parse("t occurs < 3 days now").unwrap_err().message.contains("`before`"));
+    check(
+        "(timestamp occurs < 7 days before now) and a",
+        "(and (occurs timestamp (< 7 day before now)) a)",
+    );
+    assert!(
+        parse("t occurs < 3 dayz before now")
+            .unwrap_err()
+            .hint
+            .unwrap()
+            .contains("`day")
+    );
+    assert!(
+        parse("t occurs < 3 days now")
+            .unwrap_err()
+            .message
+            .contains("`before`")
+    );
     assert!(parse("t occurs < -3 days before now").is_err());
-    assert!(parse("t occurs between a").unwrap_err().message.contains("`and`"));
+    assert!(
+        parse("t occurs between a")
+            .unwrap_err()
+            .message
+            .contains("`and`")
+    );
 }
 
 #[test]
@@ -492,7 +566,12 @@ fn object_literals() {
         "let Y = a in {\"n\": Y.count(), \"products\": Y}",
         "(let (Y a) {\"n\" (.count Y) \"products\" Y})",
     );
-    assert!(parse("{\"a\": 1, a: 2}").unwrap_err().message.contains("duplicate"));
+    assert!(
+        parse("{\"a\": 1, a: 2}")
+            .unwrap_err()
+            .message
+            .contains("duplicate")
+    );
 }
 
 #[test]
@@ -500,31 +579,48 @@ fn spans_cover_their_source() {
     let src = "person.name.startsWith(\"J\") and xEvent[a > 1].count() >= -2";
     let e = parsed(src);
     assert_eq!(e.span, Span::new(0, src.len()));
-    let ExprKind::Binary { lhs, rhs, .. } = &e.kind else { panic!() };
+    let ExprKind::Binary { lhs, rhs, .. } = &e.kind else {
+        panic!()
+    };
     assert_eq!(text_at(src, lhs.span), "person.name.startsWith(\"J\")");
     assert_eq!(text_at(src, rhs.span), "xEvent[a > 1].count() >= -2");
-    let ExprKind::Binary { lhs, rhs, .. } = &rhs.kind else { panic!() };
+    let ExprKind::Binary { lhs, rhs, .. } = &rhs.kind else {
+        panic!()
+    };
     assert_eq!(text_at(src, lhs.span), "xEvent[a > 1].count()");
     assert_eq!(text_at(src, rhs.span), "-2");
-    let ExprKind::Method { target, .. } = &lhs.kind else { panic!() };
+    let ExprKind::Method { target, .. } = &lhs.kind else {
+        panic!()
+    };
     assert_eq!(text_at(src, target.span), "xEvent[a > 1]");
 
     let src = "x and select X from e where X.a, Y from f";
-    let ExprKind::Binary { rhs, .. } = &parsed(src).kind else { panic!() };
-    assert_eq!(text_at(src, rhs.span), "select X from e where X.a, Y from f");
-    let ExprKind::Binder { decls, .. } = &rhs.kind else { panic!() };
+    let ExprKind::Binary { rhs, .. } = &parsed(src).kind else {
+        panic!()
+    };
+    assert_eq!(
+        text_at(src, rhs.span),
+        "select X from e where X.a, Y from f"
+    );
+    let ExprKind::Binder { decls, .. } = &rhs.kind else {
+        panic!()
+    };
     assert_eq!(text_at(src, decls[0].span), "X from e where X.a");
     assert_eq!(text_at(src, decls[1].span), "Y from f");
 
     let src = "let a = 1, b = 2 in a";
     let e = parsed(src);
-    let ExprKind::Let { bindings, .. } = &e.kind else { panic!() };
+    let ExprKind::Let { bindings, .. } = &e.kind else {
+        panic!()
+    };
     assert_eq!(text_at(src, bindings[1].span), "b = 2");
 
     let src = "chain(xEvent, timestamp, [A: WHAT(a) COUNT(2), WHAT(b)])";
     let e = parsed(src);
     assert_eq!(e.span, Span::new(0, src.len()));
-    let ExprKind::Chain { steps, .. } = &e.kind else { panic!() };
+    let ExprKind::Chain { steps, .. } = &e.kind else {
+        panic!()
+    };
     assert_eq!(text_at(src, steps[0].span), "A: WHAT(a) COUNT(2)");
     assert_eq!(text_at(src, steps[1].span), "WHAT(b)");
 
