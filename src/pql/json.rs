@@ -33,8 +33,8 @@ mod roundtrip;
 #[cfg(test)]
 mod tests;
 
-/// The deepest tree (in syntax-tree levels) the reader accepts; the same limit as the parser.
-pub const MAX_DEPTH: usize = 200;
+/// The deepest tree (in syntax-tree levels) the reader accepts: the parser's limit (D1.12).
+pub const MAX_DEPTH: usize = crate::pql::parser::MAX_DEPTH;
 
 /// The deepest JSON nesting (objects and arrays) [`from_json_str`] accepts. Most tree levels take
 /// one or two JSON levels (`fieldLookup.object`; `fnApply.params[i]`), so this admits trees of
@@ -131,7 +131,7 @@ fn err(path: &str, message: &str) -> PqlError {
 }
 
 /// The `fnName`s of constructs that are not plain method or function calls. A method with one
-/// of these names cannot be written (none exists in PQL).
+/// of these names would read back as the construct (no such method exists in PQL).
 mod names {
     pub const NOT: &str = "not";
     pub const NEG: &str = "-";
