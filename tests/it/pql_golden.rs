@@ -37,10 +37,15 @@
 //!                           one of the ` | `-separated fragments (case-insensitive)
 //! ```
 //!
+//! A second test runs every case that compiles through the printer and pql/json and checks that
+//! the re-read trees mean the same (D5.3, see `roundtrip.rs`); a third generates deeply nested
+//! input (D1.12, see `deep.rs`).
+//!
 //! Set `PQL_GOLDEN=name` to run only `tests/pql/name.pql`.
 
 mod deep;
 mod format;
+mod roundtrip;
 
 use std::collections::{BTreeMap, HashMap};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -79,21 +84,23 @@ struct Tally {
     failed: usize,
 }
 
-#[test]
-fn golden_files() {
+/// Every golden file (or only `PQL_GOLDEN`'s), read: `(display name, cases)` plus the format
+/// errors found while reading.
+fn read_golden_files() -> (Vec<(String, Vec<Case>)>, Vec<String>) {
     let only = std::env::var("PQL_GOLDEN").ok();
     let mut files: Vec<PathBuf> = std::fs::read_dir(pql_dir())
         .expect("tests/pql exists")
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "pql"))
-        .filter(|p| only.as_deref().is_none_or(|o| p.file_stem().is_some_and(|s| s == o)))
+        .filter(|p| {
+            only.as_deref()
+                .is_none_or(|o| p.file_stem().is_some_and(|s| s == o))
+        })
         .collect();
     files.sort();
     assert!(!files.is_empty(), "no golden files found");
-
-    let mut fixtures = Fixtures::default();
-    let mut failures = Vec::new();
-    let mut tallies = BTreeMap::new();
+    let mut read = Vec::new();
+    let mut errors = Vec::new();
     for path in &files {
         let name = format!(
             "tests/pql/{}",
@@ -101,13 +108,24 @@ fn golden_files() {
         );
         let text = std::fs::read_to_string(path).expect("golden file is readable");
         let (cases, format_errors) = format::parse_file(&name, &text);
+        errors.extend(format_errors);
+        read.push((name, cases));
+    }
+    (read, errors)
+}
+
+/// Runs `check` on every case of every file and fails with one report listing every failure.
+fn run_all(title: &str, check: fn(&[ProfileRecord], &Case) -> Option<String>) {
+    let (files, mut failures) = read_golden_files();
+    let mut fixtures = Fixtures::default();
+    let mut tallies = BTreeMap::new();
+    for (name, cases) in &files {
         let tally: &mut Tally = tallies.entry(name.clone()).or_default();
-        failures.extend(format_errors);
-        for case in &cases {
+        for case in cases {
             tally.cases += 1;
-            if let Some(report) = run_case(&mut fixtures, case) {
+            if let Some(report) = run_case(&mut fixtures, case, check) {
                 tally.failed += 1;
-                failures.push(render_failure(&name, case, &report));
+                failures.push(render_failure(name, case, &report));
             }
         }
     }
@@ -115,10 +133,10 @@ fn golden_files() {
         .iter()
         .map(|(f, t)| format!("  {f}: {} cases, {} failed", t.cases, t.failed))
         .collect();
-    eprintln!("PQL golden files:\n{}", summary.join("\n"));
+    eprintln!("{title}:\n{}", summary.join("\n"));
     if !failures.is_empty() {
         panic!(
-            "{} golden failure(s):\n\n{}\n\n{}",
+            "{title}: {} failure(s):\n\n{}\n\n{}",
             failures.len(),
             failures.join("\n\n"),
             summary.join("\n")
@@ -126,8 +144,24 @@ fn golden_files() {
     }
 }
 
+/// Every case against its expectation.
+#[test]
+fn golden_files() {
+    run_all("PQL golden files", check_case);
+}
+
+/// D5.3 on every case: printed text and pql/json round trips mean what the text means.
+#[test]
+fn golden_round_trips() {
+    run_all("PQL golden round trips (D5.3)", roundtrip::check);
+}
+
 fn render_failure(file: &str, case: &Case, report: &str) -> String {
-    let mut out = format!("{file}:{}: {}", case.line, case.expr.replace('\n', "\n    "));
+    let mut out = format!(
+        "{file}:{}: {}",
+        case.line,
+        case.expr.replace('\n', "\n    ")
+    );
     for c in &case.comments {
         out.push_str(&format!("\n    # {c}"));
     }
@@ -138,13 +172,17 @@ fn render_failure(file: &str, case: &Case, report: &str) -> String {
     out
 }
 
-/// Runs one case; `None` when it passes, else the lines explaining the failure.
-fn run_case(fixtures: &mut Fixtures, case: &Case) -> Option<String> {
+/// Runs one check on one case; `None` when it passes, else the lines explaining the failure.
+fn run_case(
+    fixtures: &mut Fixtures,
+    case: &Case,
+    check: fn(&[ProfileRecord], &Case) -> Option<String>,
+) -> Option<String> {
     let records = match fixtures.get(&case.fixture) {
         Ok(r) => r,
         Err(e) => return Some(format!("    {e}")),
     };
-    let outcome = catch_unwind(AssertUnwindSafe(|| check_case(records, case)));
+    let outcome = catch_unwind(AssertUnwindSafe(|| check(records, case)));
     match outcome {
         Ok(result) => result,
         Err(panic) => Some(format!("    PANICKED: {}", panic_message(&panic))),
@@ -310,7 +348,7 @@ fn check_values(
             continue;
         };
         let actual = program.evaluate(&r.context(case.now_ms)).to_json();
-        if actual.to_string() != expected.to_string() {
+        if json_text(&actual) != json_text(expected) {
             lines.push(format!(
                 "    {}: expected {}\n    {}  actual   {}",
                 r.id,
@@ -321,4 +359,10 @@ fn check_values(
         }
     }
     (!lines.is_empty()).then(|| lines.join("\n"))
+}
+
+/// Compact JSON text: what value cases compare, so that `2` differs from `2.0` and object key
+/// order counts (D6.12).
+pub(crate) fn json_text(v: &serde_json::Value) -> String {
+    v.to_string()
 }

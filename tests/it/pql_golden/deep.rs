@@ -36,18 +36,46 @@ fn shapes() -> Vec<(&'static str, String, Outcome)> {
         ("parens-unclosed", "(".repeat(n), Outcome::Refused),
         ("parens-250", nest("(", "1", ")", 250), Outcome::Refused),
         ("parens-150", nest("(", "1", ")", 150), Outcome::Value("1")),
-        ("parens-50", nest("(", "true", ")", 50), Outcome::Value("true")),
+        (
+            "parens-50",
+            nest("(", "true", ")", 50),
+            Outcome::Value("true"),
+        ),
         ("not", format!("{}true", "not ".repeat(n)), Outcome::Refused),
         ("bang", nest("!(", "true", ")", n), Outcome::Refused),
         ("lists", nest("[", "", "]", n), Outcome::Refused),
-        ("filters", format!("xEvent{}", nest("[a", "", "]", n)), Outcome::Refused),
+        (
+            "filters",
+            format!("xEvent{}", nest("[a", "", "]", n)),
+            Outcome::Refused,
+        ),
         ("calls", nest("if(true, ", "1", ", 2)", n), Outcome::Refused),
-        ("methods", nest("a.filter(", "true", ")", n), Outcome::Refused),
+        (
+            "methods",
+            nest("a.filter(", "true", ")", n),
+            Outcome::Refused,
+        ),
         ("objects", nest("{\"k\": ", "1", "}", n), Outcome::Refused),
-        ("minus", format!("{}1", "- ".repeat(n)), Outcome::Either("1")),
-        ("path", format!("a{}", ".b".repeat(n)), Outcome::Either("null")),
-        ("sum", format!("1{}", " + 1".repeat(n)), Outcome::Either("10001")),
-        ("and", format!("true{}", " and true".repeat(n)), Outcome::Either("true")),
+        (
+            "minus",
+            format!("{}1", "- ".repeat(n)),
+            Outcome::Either("1"),
+        ),
+        (
+            "path",
+            format!("a{}", ".b".repeat(n)),
+            Outcome::Either("null"),
+        ),
+        (
+            "sum",
+            format!("1{}", " + 1".repeat(n)),
+            Outcome::Either("10001"),
+        ),
+        (
+            "and",
+            format!("true{}", " and true".repeat(n)),
+            Outcome::Either("true"),
+        ),
     ]
 }
 

@@ -32,7 +32,10 @@ pub enum Expect {
     /// `==`: `Program::evaluate(..).to_json()` for the named profiles.
     Values(Vec<(Who, serde_json::Value)>),
     /// `!!`: a compile error at `pos` whose message or hint contains one of `fragments`.
-    Error { pos: Position, fragments: Vec<String> },
+    Error {
+        pos: Position,
+        fragments: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -271,7 +274,9 @@ mod tests {
         assert_eq!(cases.len(), 3);
         assert_eq!(cases[0].comments, vec!["D2.2".to_string()]);
         assert_eq!(cases[1].expr, "b\n  + 1");
-        assert!(matches!(&cases[2].expect, Expect::Error { fragments, .. } if fragments.len() == 2));
+        assert!(
+            matches!(&cases[2].expect, Expect::Error { fragments, .. } if fragments.len() == 2)
+        );
     }
 
     #[test]
