@@ -91,12 +91,11 @@ impl Compiler {
         }
         let spans: Vec<Span> = args.iter().map(|a| a.span).collect();
         let node = self.finish_call(def, nodes, None, &spans, span)?;
-        if let Node::Apply(a) = &node {
-            if a.def.name == "inSegment" {
-                if let Some(Node::Const(Value::Str(id))) = a.args.first() {
-                    self.segment_refs.insert(id.to_string());
-                }
-            }
+        if let Node::Apply(a) = &node
+            && a.def.name == "inSegment"
+            && let Some(Node::Const(Value::Str(id))) = a.args.first()
+        {
+            self.segment_refs.insert(id.to_string());
         }
         Ok(Lowered::plain(node))
     }
@@ -116,12 +115,11 @@ impl Compiler {
             item,
             data: Data::None,
         };
-        if def.name == "map" {
-            if let Some(Node::Apply(body)) = apply.args.get(1) {
-                if body.def.name == "mapEntry" {
-                    apply.data = Data::MapEntry;
-                }
-            }
+        if def.name == "map"
+            && let Some(Node::Apply(body)) = apply.args.get(1)
+            && body.def.name == "mapEntry"
+        {
+            apply.data = Data::MapEntry;
         }
         if let Some(prepare) = def.prepare {
             prepare(&mut apply)

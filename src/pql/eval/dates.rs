@@ -19,22 +19,13 @@ use crate::pql::context::EvalContext;
 use crate::pql::time::{self, Occurs, Period, Window};
 use crate::pql::value::Value;
 
-fn period_value(p: Period) -> Value {
-    Value::Period {
-        start: p.start,
-        end: p.end,
-    }
-}
-
+/// `now` is an instant (`Value::Time`), the day words whole days (`Value::Period`).
 pub(crate) fn time_word(w: TimeWord, now: i64) -> Value {
-    match w {
-        TimeWord::Now => Value::Time(now),
-        other => period_value(time::time_word(other, now)),
-    }
+    Value::from(time::time_word(w, now))
 }
 
 pub(crate) fn rel_period(rel: Relative, unit: TimeUnit, now: i64) -> Value {
-    time::relative_period(rel, unit, now).map_or(Value::Null, period_value)
+    time::relative_period(rel, unit, now).map_or(Value::Null, Value::from)
 }
 
 /// An `occurs` spec with compiled anchors.
@@ -172,7 +163,7 @@ fn date<'a>(a: &'a Apply, cx: &EvalContext<'a>, fr: &mut Frame<'a>) -> Val<'a> {
             None => return Val::NULL,
         }
     }
-    time::date(parts[0], parts[1], parts[2]).map_or(Val::NULL, |p| Val::Own(period_value(p)))
+    time::date(parts[0], parts[1], parts[2]).map_or(Val::NULL, |p| Val::Own(Value::from(p)))
 }
 
 pub(crate) const FUNCTIONS: &[FnDef] = &[
@@ -337,5 +328,64 @@ mod tests {
         check(&p, "lastWeek occurs > 3 days before now", true);
         check(&p, "product.saleDate occurs <= 3 days before now", true);
         check(&p, "product.saleDate occurs < 1 day after now", false);
+    }
+
+    #[test]
+    fn occurs_from_after_and_existential_timestamps() {
+        let d = crate::pql::eval::testing::profile_with_events(
+            json!({
+                "_repo": {"modifyDate": "2019-04-02"},
+                "offer": {"selectionConstraint": {"endDate": "2024-06-21T08:00:00Z"},
+                          "rank": {"priority": 4}}
+            }),
+            json!([
+                {"timestamp": "2024-05-01T00:00:00Z"},
+                {"timestamp": "2024-06-20T01:00:00Z"}
+            ]),
+        );
+        check(&d, "_repo.modifyDate occurs from date(2019, 4, 1)", true);
+        check(
+            &d,
+            "offer.selectionConstraint.endDate occurs <= 24 hours after now",
+            true,
+        );
+        check(
+            &d,
+            "offer.selectionConstraint.endDate occurs < 12 hours after now",
+            false,
+        );
+        assert_eq!(
+            eval_json(
+                &d,
+                "if( offer.selectionConstraint.endDate occurs <= 24 hours after now, offer.rank.priority * 3, offer.rank.priority)"
+            ),
+            json!(12)
+        );
+        check(&d, "xEvent.timestamp occurs today", true);
+        check(&d, "xEvent.timestamp occurs yesterday", false);
+        check(
+            &d,
+            "xEvent.timestamp occurs > 3 weeks after date(2017,10,1)",
+            true,
+        );
+        assert_eq!(
+            eval_json(&d, "xEvent[timestamp occurs this month].count()"),
+            json!(1)
+        );
+        assert_eq!(
+            eval_json(&d, "xEvent[timestamp occurs last month].count()"),
+            json!(1)
+        );
+        // Anchors that depend on the item are evaluated per item, not cached.
+        check(
+            &d,
+            "exists A from xEvent, B from xEvent where B.timestamp occurs > 30 days after A.timestamp",
+            true,
+        );
+        check(
+            &d,
+            "exists A from xEvent, B from xEvent where B.timestamp occurs > 60 days after A.timestamp",
+            false,
+        );
     }
 }

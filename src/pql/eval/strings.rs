@@ -161,20 +161,24 @@ impl LikePattern {
         if let Some(s) = lit(&toks) {
             return LikePattern::Exact(s);
         }
-        if n >= 1 && is_any(n - 1) {
-            if let Some(s) = lit(&toks[..n - 1]) {
-                return LikePattern::Prefix(s);
-            }
+        if n >= 1
+            && is_any(n - 1)
+            && let Some(s) = lit(&toks[..n - 1])
+        {
+            return LikePattern::Prefix(s);
         }
-        if n >= 1 && is_any(0) {
-            if let Some(s) = lit(&toks[1..]) {
-                return LikePattern::Suffix(s);
-            }
+        if n >= 1
+            && is_any(0)
+            && let Some(s) = lit(&toks[1..])
+        {
+            return LikePattern::Suffix(s);
         }
-        if n >= 2 && is_any(0) && is_any(n - 1) {
-            if let Some(s) = lit(&toks[1..n - 1]) {
-                return LikePattern::Contains(s);
-            }
+        if n >= 2
+            && is_any(0)
+            && is_any(n - 1)
+            && let Some(s) = lit(&toks[1..n - 1])
+        {
+            return LikePattern::Contains(s);
         }
         LikePattern::General(toks.into_boxed_slice())
     }
