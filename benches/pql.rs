@@ -106,7 +106,9 @@ fn bench_compile(c: &mut Criterion) {
     let all: Vec<&str> = ATTRIBUTE_EXPRS.iter().chain(EVENT_EXPRS).copied().collect();
     let mut g = c.benchmark_group("compile");
     g.throughput(Throughput::Elements(all.len() as u64));
-    g.bench_function("suite", |b| b.iter(|| black_box(compile_all(black_box(&all)))));
+    g.bench_function("suite", |b| {
+        b.iter(|| black_box(compile_all(black_box(&all))))
+    });
     g.finish();
 }
 
@@ -122,9 +124,13 @@ fn bench_eval(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("eval");
     g.throughput(Throughput::Elements((plain.len() * attrs.len()) as u64));
-    g.bench_function("attributes", |b| b.iter(|| black_box(run_suite(&attrs, &plain))));
+    g.bench_function("attributes", |b| {
+        b.iter(|| black_box(run_suite(&attrs, &plain)))
+    });
     g.throughput(Throughput::Elements((fifty.len() * events.len()) as u64));
-    g.bench_function("events50", |b| b.iter(|| black_box(run_suite(&events, &fifty))));
+    g.bench_function("events50", |b| {
+        b.iter(|| black_box(run_suite(&events, &fifty)))
+    });
     g.throughput(Throughput::Elements((mixed.len() * all.len()) as u64));
     g.bench_function("mixed", |b| b.iter(|| black_box(run_suite(&all, &mixed))));
     g.finish();

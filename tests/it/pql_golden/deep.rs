@@ -1,16 +1,11 @@
 //! Deep nesting (D1.12): input nested far beyond the limit of 200 is a compile error with a
 //! position, never a stack overflow; input nested well within it compiles.
 //!
-//! A stack overflow aborts the whole test process, so each shape is checked in a child process
-//! (this same test binary, running the ignored `deep_nesting_child` test with the shape named in
-//! an environment variable). A crash then fails one named shape instead of taking every other
-//! test's report down with it.
+//! A stack overflow aborts the whole process, so each shape is checked in a child process: the
+//! real `segmentation pql eval` command, which is also what a user would run.
 
-use std::process::Command;
+use std::process::{Command, Output};
 
-use segmentation::pql::{ProfileRecord, compile_text};
-
-const SHAPE_VAR: &str = "PQL_DEEP_SHAPE";
 const DEEP: usize = 10_000;
 
 /// What a shape must do.
@@ -83,34 +78,36 @@ fn shapes() -> Vec<(&'static str, String, Outcome)> {
     ]
 }
 
-/// Runs every shape in a child process and reports all that misbehave.
+/// Runs every shape through the real binary (`segmentation pql eval --explain`) in a child
+/// process and reports all that misbehave: a crash fails one named shape, not the whole run.
 #[test]
 fn deep_nesting_is_refused_without_crashing() {
-    let exe = std::env::current_exe().expect("test binary path");
+    let dir = std::env::temp_dir().join(format!("pql-deep-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let profiles = dir.join("profiles.json");
+    std::fs::write(&profiles, r#"[{"id": "x", "profile": {}}]"#).expect("profiles file");
     let mut failures = Vec::new();
-    for (name, _, outcome) in shapes() {
-        let out = Command::new(&exe)
+    for (name, src, outcome) in shapes() {
+        let expr = dir.join(format!("{name}.pql"));
+        std::fs::write(&expr, &src).expect("expression file");
+        let out = Command::new(env!("CARGO_BIN_EXE_segmentation"))
             .args([
-                "--exact",
-                "pql_golden::deep::deep_nesting_child",
-                "--include-ignored",
-                "--nocapture",
-                "--test-threads=1",
+                "pql",
+                "eval",
+                "--explain",
+                "--at",
+                "1970-01-01T00:00:00Z",
+                "--profiles",
             ])
-            .env(SHAPE_VAR, name)
+            .arg(&profiles)
+            .arg(format!("@{}", expr.display()))
             .output()
-            .expect("child test process starts");
-        if !out.status.success() {
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            let tail: Vec<&str> = stderr.lines().rev().take(8).collect();
-            let tail: Vec<&str> = tail.into_iter().rev().collect();
-            failures.push(format!(
-                "shape `{name}` (expected {outcome:?}): child exited with {}\n      {}",
-                out.status,
-                tail.join("\n      ")
-            ));
+            .expect("the segmentation binary runs");
+        if let Err(why) = judge(&out, outcome) {
+            failures.push(format!("shape `{name}` (expected {outcome:?}): {why}"));
         }
     }
+    let _ = std::fs::remove_dir_all(&dir);
     assert!(
         failures.is_empty(),
         "D1.12 deep nesting:\n  {}",
@@ -118,31 +115,30 @@ fn deep_nesting_is_refused_without_crashing() {
     );
 }
 
-/// The child side: checks the one shape named in the environment (does nothing otherwise).
-#[test]
-#[ignore = "run as a child process by deep_nesting_is_refused_without_crashing"]
-fn deep_nesting_child() {
-    let Ok(wanted) = std::env::var(SHAPE_VAR) else {
-        return;
-    };
-    let Some((_, src, outcome)) = shapes().into_iter().find(|(n, _, _)| *n == wanted) else {
-        panic!("unknown shape {wanted}");
-    };
-    let result = compile_text(&src);
-    let record = ProfileRecord::parse_many(r#"[{"id": "x", "profile": {}}]"#)
-        .expect("inline fixture")
-        .remove(0);
-    match (result, outcome) {
-        (Err(e), Outcome::Refused | Outcome::Either(_)) => {
-            let (line, col) = e.line_col(&src);
-            assert!(line >= 1 && col >= 1, "error without a position");
-            eprintln!("{wanted}: refused at {line}:{col}: {}", e.message);
+/// Checks one child's result against the shape's expected outcome.
+fn judge(out: &Output, outcome: Outcome) -> Result<(), String> {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let refused = out.status.code() == Some(1) && stderr.starts_with("error at ");
+    let value = stdout.trim_end().splitn(3, '\t').nth(2).map(str::to_string);
+    match (outcome, refused, value) {
+        (Outcome::Refused | Outcome::Either(_), true, _) => {
+            let at = stderr.split(':').next().unwrap_or("");
+            (at.len() > "error at ".len())
+                .then_some(())
+                .ok_or_else(|| format!("error without a position: {stderr}"))
         }
-        (Err(e), Outcome::Value(_)) => panic!("expected to compile, got: {}", e.describe(&src)),
-        (Ok(_), Outcome::Refused) => panic!("compiled, but nesting {DEEP} deep must be refused"),
-        (Ok(program), Outcome::Value(v) | Outcome::Either(v)) => {
-            let got = program.evaluate(&record.context(0)).to_json().to_string();
-            assert_eq!(got, v, "compiled, but evaluated to the wrong value");
+        (Outcome::Value(v) | Outcome::Either(v), false, Some(got)) if out.status.success() => (got
+            == v)
+            .then_some(())
+            .ok_or_else(|| format!("evaluated to {got}")),
+        (Outcome::Refused, false, _) if out.status.success() => {
+            Err("compiled, but nesting this deep must be refused".to_string())
         }
+        _ => Err(format!(
+            "child exited with {}; stderr: {}",
+            out.status,
+            stderr.lines().take(6).collect::<Vec<_>>().join(" | ")
+        )),
     }
 }
