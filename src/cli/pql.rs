@@ -14,6 +14,7 @@ pub enum PqlCommand {
     /// Compile an expression and print its canonical pql/text, or the error.
     Check {
         /// The expression (pql/text), or @path to read it from a file.
+        #[arg(allow_hyphen_values = true)]
         expr: String,
     },
     /// Convert between pql/text and pql/json.
@@ -22,6 +23,7 @@ pub enum PqlCommand {
         #[arg(long, value_enum)]
         to: Format,
         /// The expression, or @path to read it from a file.
+        #[arg(allow_hyphen_values = true)]
         expr: String,
     },
     /// Evaluate an expression over profiles and print the ids of those that match.
@@ -37,6 +39,7 @@ pub enum PqlCommand {
         #[arg(long)]
         explain: bool,
         /// The expression (pql/text), or @path to read it from a file.
+        #[arg(allow_hyphen_values = true)]
         expr: String,
     },
 }
