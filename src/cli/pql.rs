@@ -73,9 +73,10 @@ pub fn run(cmd: PqlCommand) -> ExitCode {
     }
 }
 
-/// The expression argument, or the contents of the file named after `@`.
+/// The expression argument, or the contents of the file named after `@` (`@{...}` is left to
+/// the parser, which explains that context-data references are not supported).
 fn read_expr(arg: &str) -> Result<String, String> {
-    match arg.strip_prefix('@') {
+    match arg.strip_prefix('@').filter(|path| !path.starts_with('{')) {
         Some(path) => std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}")),
         None => Ok(arg.to_string()),
     }
