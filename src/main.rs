@@ -1,11 +1,14 @@
 //! The `segmentation` binary: the service (`serve`, the default command, so `cargo run --release`
-//! starts it) and small developer commands.
+//! starts it) and small developer commands, such as `segmentation pql ...` for trying PQL
+//! expressions.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use segmentation::config::{ServeArgs, Settings};
 use segmentation::{app, telemetry};
+
+mod cli;
 
 #[derive(Parser)]
 #[command(
@@ -26,7 +29,9 @@ struct Cli {
 enum Command {
     /// Run the service: gRPC (and REST) on loopback by default (the default command).
     Serve(ServeArgs),
-    // `Pql(cli::pql::PqlCommand)` (check, convert, eval) returns with the PQL engine merge.
+    /// Check, convert and evaluate PQL expressions.
+    #[command(subcommand)]
+    Pql(cli::pql::PqlCommand),
 }
 
 fn main() -> ExitCode {
@@ -34,6 +39,7 @@ fn main() -> ExitCode {
     match cli.command {
         None => run_serve(&cli.serve),
         Some(Command::Serve(args)) => run_serve(&args),
+        Some(Command::Pql(cmd)) => cli::pql::run(cmd),
     }
 }
 
