@@ -28,7 +28,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the service: gRPC (and REST) on loopback by default (the default command).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Check, convert and evaluate PQL expressions.
     #[command(subcommand)]
     Pql(cli::pql::PqlCommand),
