@@ -76,7 +76,7 @@ impl Store {
             create_sqlite_dir(url)?;
             options
                 .max_connections(1)
-                .map_sqlx_sqlite_opts(|o| sqlite_tuning(o));
+                .map_sqlx_sqlite_opts(sqlite_tuning);
         } else {
             options.max_connections(16);
         }
