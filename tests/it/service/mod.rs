@@ -7,6 +7,7 @@
 //! PostgreSQL fails the run instead of being skipped. Set `TEST_LOG=1` to see the server's logs.
 
 mod auth;
+mod definitions;
 mod health;
 mod isolation;
 mod lifecycle;
@@ -28,6 +29,10 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 
 use pb::profile_service_client::ProfileServiceClient;
+use pb::segment_definition_service_client::SegmentDefinitionServiceClient;
+
+/// A definitions client that sends a [`Caller`]'s headers.
+pub type DefinitionsClient = SegmentDefinitionServiceClient<InterceptedService<Channel, Caller>>;
 pub use segmentation::grpc::pb;
 
 /// The HS256 secret every test server is configured with.
@@ -201,6 +206,10 @@ impl TestServer {
         caller: &Caller,
     ) -> ProfileServiceClient<InterceptedService<Channel, Caller>> {
         ProfileServiceClient::with_interceptor(self.channel.clone(), caller.clone())
+    }
+
+    pub fn definitions(&self, caller: &Caller) -> DefinitionsClient {
+        SegmentDefinitionServiceClient::with_interceptor(self.channel.clone(), caller.clone())
     }
 
     pub fn health(&self) -> tonic_health::pb::health_client::HealthClient<Channel> {

@@ -481,13 +481,12 @@ async fn segment_members_need_a_known_segment() {
 }
 
 /// Memberships are written only by segment jobs; here the test writes them through the store, as
-/// a job would, and reads them back through GetProfile and ListSegmentMembers.
+/// a job would, for a definition created over gRPC, and reads them back through GetProfile and
+/// ListSegmentMembers.
 #[tokio::test]
 async fn memberships_show_on_profiles_and_member_lists() {
     use segmentation::context::Tenant;
-    use segmentation::domain::{
-        EvaluationInfo, Expression, ExpressionFormat, MembershipWrite, SegmentDefinition,
-    };
+    use segmentation::domain::MembershipWrite;
     use segmentation::pql::MembershipStatus;
 
     for backend in backends() {
@@ -508,33 +507,25 @@ async fn memberships_show_on_profiles_and_member_lists() {
             .map(|r| r.profile_id)
             .collect();
 
+        let segment = server
+            .definitions(&caller)
+            .create_segment_definition(pb::CreateSegmentDefinitionRequest {
+                segment_definition: Some(pb::SegmentDefinition {
+                    name: "Members".into(),
+                    expression: Some(pb::Expression {
+                        format: pb::ExpressionFormat::PqlText as i32,
+                        value: "person.name.firstName = \"M\"".into(),
+                    }),
+                    ..Default::default()
+                }),
+            })
+            .await
+            .expect("definition")
+            .into_inner()
+            .segment_definition
+            .expect("definition");
         let store = server.store().await;
         let tenant = Tenant::new(ORG, "prod");
-        let segment = SegmentDefinition {
-            id: "seg-members-1".into(),
-            name: "Members".into(),
-            description: None,
-            expression: Expression {
-                format: ExpressionFormat::Text,
-                value: "person.name.firstName = \"M\"".into(),
-            },
-            schema_name: "_xdm.context.profile".into(),
-            merge_policy_id: None,
-            evaluation_info: EvaluationInfo {
-                batch: true,
-                continuous: false,
-                synchronous: false,
-            },
-            ttl_in_days: None,
-            version: 1,
-            creation_time_ms: 1_700_000_000_000,
-            update_time_ms: 1_700_000_000_000,
-            segment_refs: Vec::new(),
-        };
-        store
-            .insert_definition(&tenant, &segment)
-            .await
-            .expect("definition");
         let statuses = [
             MembershipStatus::Realized,
             MembershipStatus::Existing,
