@@ -64,6 +64,7 @@ pub struct Options {
     pub dev_mode: bool,
     pub health_check_interval_ms: u64,
     pub max_batch_records: u64,
+    pub max_body_bytes: u64,
 }
 
 impl Default for Options {
@@ -72,6 +73,7 @@ impl Default for Options {
             dev_mode: false,
             health_check_interval_ms: 200,
             max_batch_records: 1000,
+            max_body_bytes: 4 * 1024 * 1024,
         }
     }
 }
@@ -188,6 +190,7 @@ pub fn settings_for(db_url: &str, options: &Options) -> Settings {
         database_url: Some(db_url.to_owned()),
         health_check_interval_ms: Some(options.health_check_interval_ms),
         max_batch_records: Some(options.max_batch_records),
+        max_body_bytes: Some(options.max_body_bytes),
         ..ServeArgs::default()
     };
     if !options.dev_mode {

@@ -599,3 +599,32 @@ async fn memberships_show_on_profiles_and_member_lists() {
         server.stop().await;
     }
 }
+
+#[tokio::test]
+async fn messages_over_the_body_limit_are_refused_before_anything_is_written() {
+    let options = Options {
+        max_body_bytes: 2048,
+        ..Options::default()
+    };
+    let server = spawn_server_with(segmentation::store::Backend::Sqlite, options).await;
+    let caller = Caller::new(ORG, "prod");
+    let mut client = server.profiles(&caller);
+    let big = serde_json::json!({
+        "identityMap": {"Email": [{"id": "big@example.com"}]},
+        "notes": "x".repeat(3000)
+    })
+    .to_string();
+    let refused = client
+        .upsert_profiles(pb::UpsertProfilesRequest { records: vec![big] })
+        .await;
+    // tonic reports an oversized message as OUT_OF_RANGE.
+    assert_eq!(code_of(refused), Code::OutOfRange);
+    assert_eq!(profile_count(&server, &caller).await, 0);
+    client
+        .upsert_profiles(pb::UpsertProfilesRequest {
+            records: vec![profile_record("small@example.com", "Small")],
+        })
+        .await
+        .expect("a message under the limit is served");
+    server.stop().await;
+}
