@@ -341,8 +341,11 @@ impl Printer {
     fn logical(&mut self, op: LogicalOp, terms: &[Expr]) {
         if terms.is_empty() {
             // Not a tree the parser or pql/json builds; print what an empty chain means.
-            self.out
-                .push_str(if op == LogicalOp::And { "true" } else { "false" });
+            self.out.push_str(if op == LogicalOp::And {
+                "true"
+            } else {
+                "false"
+            });
             return;
         }
         let slot = Slot::Min(op.precedence() + 1);

@@ -35,7 +35,11 @@ fn through_every_stage(src: &str, op: LogicalOp, n: usize) -> Program {
         }
         other => panic!("expected one {} node, got {other:?}", op.text()),
     }
-    assert_eq!(print(&tree), src, "the printer writes the chain back as written");
+    assert_eq!(
+        print(&tree),
+        src,
+        "the printer writes the chain back as written"
+    );
     let json = to_json(&tree);
     assert_eq!(json["fnName"], op.text());
     assert_eq!(json["params"].as_array().map(Vec::len), Some(n));
@@ -58,7 +62,11 @@ fn through_every_stage(src: &str, op: LogicalOp, n: usize) -> Program {
 fn check_or_chain(n: usize) {
     let last = i64::try_from(n).expect("small") - 1;
     let program = through_every_stage(&or_chain(n), LogicalOp::Or, n);
-    for (x, want) in [(json!(0), true), (json!(last), true), (json!(last + 1), false)] {
+    for (x, want) in [
+        (json!(0), true),
+        (json!(last), true),
+        (json!(last + 1), false),
+    ] {
         let d = data(json!({ "x": x }));
         assert_eq!(program.matches(&d.ctx()), want, "x = {x}");
         assert_eq!(program.evaluate(&d.ctx()).to_json(), json!(want), "x = {x}");
@@ -70,7 +78,11 @@ fn check_or_chain(n: usize) {
 fn check_and_chain(n: usize) {
     let last = i64::try_from(n).expect("small") - 1;
     let program = through_every_stage(&and_chain(n), LogicalOp::And, n);
-    for (x, want) in [(json!(0), false), (json!(last), false), (json!(last + 1), true)] {
+    for (x, want) in [
+        (json!(0), false),
+        (json!(last), false),
+        (json!(last + 1), true),
+    ] {
         let d = data(json!({ "x": x }));
         assert_eq!(program.matches(&d.ctx()), want, "x = {x}");
         assert_eq!(program.evaluate(&d.ctx()).to_json(), json!(want), "x = {x}");
@@ -133,7 +145,10 @@ fn grouped_chains_keep_their_grouping_and_meaning() {
         (json!({"x": 3, "y": 1}), false),
         (json!({"x": 4}), false),
     ] {
-        assert_eq!(program.matches(&data(profile.clone()).ctx()), want, "{profile}");
+        assert_eq!(
+            program.matches(&data(profile.clone()).ctx()),
+            want,
+            "{profile}"
+        );
     }
 }
-

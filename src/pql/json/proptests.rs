@@ -217,11 +217,7 @@ fn compound(inner: BoxedStrategy<Expr>) -> impl Strategy<Value = Expr> {
         i.clone().prop_map(b::neg),
         (proptest::sample::select(ops), i.clone(), i.clone())
             .prop_map(|(op, l, r)| b::bin(op, l, r)),
-        (
-            pick(&LogicalOp::ALL),
-            vec(i.clone(), 2..5)
-        )
-            .prop_map(|(op, terms)| b::logic(op, terms)),
+        (pick(&LogicalOp::ALL), vec(i.clone(), 2..5)).prop_map(|(op, terms)| b::logic(op, terms)),
         (i.clone(), spec(i.clone())).prop_map(|(t, s)| b::occurs(t, s)),
         (proptest::sample::select(binders.to_vec()), decls(i.clone()))
             .prop_map(|(k, d)| b::binder(k, d)),
@@ -269,7 +265,9 @@ fn opening_with_a_bracket(inner: BoxedStrategy<Expr>) -> impl Strategy<Value = E
             vec![]
         )),
         vec(inner.clone(), 0..3).prop_map(b::list),
-        inner.clone().prop_map(|x| b::e(ExprKind::Object(vec![("k".into(), x)]))),
+        inner
+            .clone()
+            .prop_map(|x| b::e(ExprKind::Object(vec![("k".into(), x)]))),
         inner.prop_map(b::neg),
     ]
 }

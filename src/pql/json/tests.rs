@@ -631,9 +631,7 @@ fn depth_limits() {
     assert!(
         matches!(&read.kind, ExprKind::Logical { op: LogicalOp::And, terms } if terms.len() == 100_000)
     );
-    let and_of = |first: Value| {
-        json!({"nodeType": "fnApply", "fnName": "and", "params": [first, lit("Boolean", json!(true))]})
-    };
+    let and_of = |first: Value| json!({"nodeType": "fnApply", "fnName": "and", "params": [first, lit("Boolean", json!(true))]});
     let mut nested = lit("Boolean", json!(true));
     for _ in 1..MAX_DEPTH {
         nested = and_of(nested);

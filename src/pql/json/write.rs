@@ -21,7 +21,12 @@ pub(super) struct Writer {
 /// each subtree (it serializes its arguments), which costs time proportional to the subtree at
 /// every level, and so grows with the tree's size times its depth.
 fn object<const N: usize>(entries: [(&str, Value); N]) -> Value {
-    Value::Object(entries.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+    Value::Object(
+        entries
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+    )
 }
 
 pub(super) fn fn_apply(name: &str, params: Vec<Value>) -> Value {

@@ -42,7 +42,9 @@ pub(super) fn sexp(e: &Expr) -> String {
         ExprKind::Binary { op, lhs, rhs } => {
             format!("({} {} {})", op.text(), sexp(lhs), sexp(rhs))
         }
-        ExprKind::Logical { op, terms } => format!("({} {})", op.text(), join(terms.iter().map(sexp))),
+        ExprKind::Logical { op, terms } => {
+            format!("({} {})", op.text(), join(terms.iter().map(sexp)))
+        }
         ExprKind::Occurs { ts, spec } => format!("(occurs {} {})", sexp(ts), spec_sexp(spec)),
         ExprKind::Binder { kind, decls } => {
             format!("({} {})", kind.text(), join(decls.iter().map(decl_sexp)))
@@ -243,7 +245,10 @@ fn precedence() {
     check("a and b and c", "(and a b c)");
     check("(a or b) or c", "(or (or a b) c)");
     check("a or (b or c) or d", "(or a (or b c) d)");
-    check("a and b or c and d and e or f", "(or (and a b) (and c d e) f)");
+    check(
+        "a and b or c and d and e or f",
+        "(or (and a b) (and c d e) f)",
+    );
     check("a or b and (c and d)", "(or a (and b (and c d)))");
     check("not a or not b or c = 1", "(or (not a) (not b) (= c 1))");
     check("not a = b", "(not (= a b))");
@@ -430,7 +435,10 @@ fn aggregate_values_may_start_with_brackets_and_signs() {
     );
     check("sum(X.a) over X from e", "(sum (. X a) (X e))");
     check("sum [X.a, 1] over X from e", "(sum [(. X a) 1] (X e))");
-    check("max {\"k\": X.a} over X from e", "(max {\"k\" (. X a)} (X e))");
+    check(
+        "max {\"k\": X.a} over X from e",
+        "(max {\"k\" (. X a)} (X e))",
+    );
     check("min -X.a over X from e", "(min (neg (. X a)) (X e))");
     check("min - 1 over X from e", "(min -1 (X e))");
     check("count !X.a over X from e", "(count (not (. X a)) (X e))");
@@ -454,12 +462,18 @@ fn aggregate_values_may_start_with_brackets_and_signs() {
     check("a.sum", "(. a sum)");
     check("sum[a > 1] - count", "(- ([] sum (> a 1)) count)");
     check("-sum", "(neg sum)");
-    check("f(sum (x)) + [g(count[1 = 1])]", "(+ (f() (sum() x)) [(g() ([] count (= 1 1)))])");
+    check(
+        "f(sum (x)) + [g(count[1 = 1])]",
+        "(+ (f() (sum() x)) [(g() ([] count (= 1 1)))])",
+    );
     check(
         "sum(x) + (count over X from e)",
         "(+ (sum() x) (count _ (X e)))",
     );
-    check("[sum (x), count over X from e]", "[(sum() x) (count _ (X e))]");
+    check(
+        "[sum (x), count over X from e]",
+        "[(sum() x) (count _ (X e))]",
+    );
     // An `over` owed to an enclosing aggregate is not theirs.
     check("count sum - 1 over X from e", "(count (- sum 1) (X e))");
     check("count sum[x] over X from e", "(count ([] sum x) (X e))");

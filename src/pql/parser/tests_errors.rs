@@ -255,16 +255,20 @@ fn depth_limit_is_exact() {
     let src = vec!["a"; 10 * MAX_DEPTH].join(" or ");
     check_ok(&src);
     let term = format!("a{}", ".b".repeat(MAX_DEPTH - 2));
-    check_ok(&vec![term.as_str(); 3].join(" and "));
+    check_ok(&[term.as_str(); 3].join(" and "));
     let term = format!("a{}", ".b".repeat(MAX_DEPTH - 1));
-    let (_, _, e) = fails(&vec!["x", term.as_str()].join(" and "));
+    let (_, _, e) = fails(&["x", term.as_str()].join(" and "));
     assert_eq!(
         e.message,
         "expression nested too deeply (more than 200 levels)"
     );
     assert!(e.hint.unwrap().contains("in [...]"));
     // Each parenthesised chain inside a chain is a level of its own.
-    let src = format!("{}a{}", "(a or ".repeat(MAX_DEPTH - 1), ")".repeat(MAX_DEPTH - 1));
+    let src = format!(
+        "{}a{}",
+        "(a or ".repeat(MAX_DEPTH - 1),
+        ")".repeat(MAX_DEPTH - 1)
+    );
     check_ok(&src);
     let src = format!("{}a{}", "(a or ".repeat(MAX_DEPTH), ")".repeat(MAX_DEPTH));
     fails(&src);

@@ -539,10 +539,7 @@ fn let_and_lambda() {
     );
     assert_eq!(p(&l2), "let a = x.y, b = a + 1 in select Z from b");
     let with_in = let_(
-        vec![(
-            "a",
-            and(vec![name("x"), bin(B::In, name("y"), name("z"))]),
-        )],
+        vec![("a", and(vec![name("x"), bin(B::In, name("y"), name("z"))]))],
         name("a"),
     );
     assert_eq!(p(&with_in), "let a = (x and y in z) in a");
