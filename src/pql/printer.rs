@@ -20,11 +20,11 @@
 //!
 //! A child is parenthesised when its precedence is below what its slot requires. The terms of an
 //! `and`/`or` chain must bind more tightly than the chain, so a term that is itself a chain of the
-//! same operator keeps its parentheses (`a or (b or c)`): it is a node of its own in the tree. Greedy
-//! constructs never appear bare as an operand; binders and aggregates (whose declarations are
-//! separated by commas) appear bare only at the top level, and in the bodies of top-level `let`s
-//! and lambdas and the last `where` of top-level binders; `let` and lambdas (which stop at a
-//! comma) also appear bare in comma-separated slots such as arguments
+//! same operator keeps its parentheses (`a or (b or c)`): it is a node of its own in the tree.
+//! Greedy constructs never appear bare as an operand; binders and aggregates (whose declarations
+//! are separated by commas) appear bare only at the top level, and in the bodies of top-level
+//! `let`s and lambdas and the last `where` of top-level binders; `let` and lambdas (which stop at
+//! a comma) also appear bare in comma-separated slots such as arguments
 //! (`groupBy(p).map((K, G) => mapEntry(K, G))`).
 //!
 //! The printer recurses once per tree level. Trees from the parser and from pql/json are at most

@@ -230,9 +230,7 @@ impl Compiler {
         };
         Ok(Lowered::plain(self.fold(node)))
     }
-}
 
-impl Compiler {
     /// An n-ary `and`/`or`: the evaluator tests the terms left to right and stops at the first
     /// that decides (D2.3). A term that is itself a chain of the same operator (`a and (b and
     /// c)`) is spliced in, since the grouping does not change the meaning.

@@ -628,10 +628,14 @@ fn depth_limits() {
     let wide = json!({"nodeType": "fnApply", "fnName": "and",
         "params": vec![lit("Boolean", json!(true)); 100_000]});
     let read = from_json(&wide).expect("a wide `and` reads");
-    assert!(
-        matches!(&read.kind, ExprKind::Logical { op: LogicalOp::And, terms } if terms.len() == 100_000)
-    );
-    let and_of = |first: Value| json!({"nodeType": "fnApply", "fnName": "and", "params": [first, lit("Boolean", json!(true))]});
+    let ExprKind::Logical { op, terms } = &read.kind else {
+        panic!("{read:?}")
+    };
+    assert_eq!((*op, terms.len()), (LogicalOp::And, 100_000));
+    let and_of = |first: Value| {
+        let params = json!([first, lit("Boolean", json!(true))]);
+        json!({"nodeType": "fnApply", "fnName": "and", "params": params})
+    };
     let mut nested = lit("Boolean", json!(true));
     for _ in 1..MAX_DEPTH {
         nested = and_of(nested);
