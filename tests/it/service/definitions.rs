@@ -49,7 +49,7 @@ async fn count(client: &mut DefinitionsClient) -> i64 {
 
 #[tokio::test]
 async fn create_get_update_delete() {
-    for backend in backends() {
+    for backend in backends().await {
         let server = spawn_server_with(backend, Options::default()).await;
         let mut client = server.definitions(&Caller::new(ORG, "prod"));
         let created = create(&mut client, "Canadians", "homeAddress.countryCode = \"CA\"").await;
@@ -127,7 +127,7 @@ async fn create_get_update_delete() {
 
 #[tokio::test]
 async fn bad_pql_carries_line_and_column_and_writes_nothing() {
-    for backend in backends() {
+    for backend in backends().await {
         let server = spawn_server_with(backend, Options::default()).await;
         let mut client = server.definitions(&Caller::new(ORG, "prod"));
         let status = client
@@ -156,7 +156,7 @@ async fn bad_pql_carries_line_and_column_and_writes_nothing() {
 
 #[tokio::test]
 async fn malformed_requests_are_refused_and_write_nothing() {
-    for backend in backends() {
+    for backend in backends().await {
         let server = spawn_server_with(backend, Options::default()).await;
         let mut client = server.definitions(&Caller::new(ORG, "prod"));
         let cases: Vec<(&str, Option<pb::SegmentDefinition>, &str)> = vec![
@@ -227,7 +227,7 @@ async fn malformed_requests_are_refused_and_write_nothing() {
 
 #[tokio::test]
 async fn names_are_unique_references_are_checked_and_cycles_refused() {
-    for backend in backends() {
+    for backend in backends().await {
         let server = spawn_server_with(backend, Options::default()).await;
         let mut client = server.definitions(&Caller::new(ORG, "prod"));
         let base = create(&mut client, "Base", "a = 1").await;
@@ -294,7 +294,7 @@ async fn names_are_unique_references_are_checked_and_cycles_refused() {
 
 #[tokio::test]
 async fn list_pages_sorts_and_filters() {
-    for backend in backends() {
+    for backend in backends().await {
         let server = spawn_server_with(backend, Options::default()).await;
         let mut client = server.definitions(&Caller::new(ORG, "prod"));
         for name in ["delta", "alpha", "charlie", "bravo", "echo"] {
@@ -373,7 +373,7 @@ async fn list_pages_sorts_and_filters() {
 
 #[tokio::test]
 async fn batch_get_answers_each_id() {
-    for backend in backends() {
+    for backend in backends().await {
         let server = spawn_server_with(backend, Options::default()).await;
         let mut client = server.definitions(&Caller::new(ORG, "prod"));
         let one = create(&mut client, "one", "a = 1").await;
@@ -527,7 +527,7 @@ async fn convert_round_trips_between_text_and_json() {
 
 #[tokio::test]
 async fn definitions_are_invisible_to_other_tenants() {
-    for backend in backends() {
+    for backend in backends().await {
         let server = spawn_server_with(backend, Options::default()).await;
         let mut mine = server.definitions(&Caller::new(ORG, "prod"));
         let d = create(&mut mine, "Private", "a = 1").await;

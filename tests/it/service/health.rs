@@ -56,7 +56,10 @@ async fn sqlite_file_lost_and_back() {
 
 #[tokio::test]
 async fn postgres_connections_refused_and_back() {
-    if !backends().contains(&segmentation::store::Backend::Postgres) {
+    if !backends()
+        .await
+        .contains(&segmentation::store::Backend::Postgres)
+    {
         return;
     }
     let server =

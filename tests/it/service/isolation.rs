@@ -11,7 +11,7 @@ const ORG_B: &str = "ISOLATION0B@AdobeOrg";
 
 #[tokio::test]
 async fn orgs_and_sandboxes_are_isolated() {
-    for backend in backends() {
+    for backend in backends().await {
         let server = spawn_server_with(backend, Options::default()).await;
         let a_prod = Caller::new(ORG_A, "prod");
         let a_dev = Caller::new(ORG_A, "dev");

@@ -45,14 +45,35 @@ pub const STATIC_CLIENT: &str = "static-client";
 const POSTGRES_ENV: &str = "SEGMENTATION_TEST_POSTGRES_URL";
 
 /// The backends to run data tests on (see the module doc for the CI rule).
-pub fn backends() -> Vec<Backend> {
+pub async fn backends() -> Vec<Backend> {
+    let ci = std::env::var("CI").as_deref() == Ok("true");
     let mut all = vec![Backend::Sqlite];
-    match std::env::var(POSTGRES_ENV) {
-        Ok(url) if !url.is_empty() => all.push(Backend::Postgres),
-        _ if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("CI=true but {POSTGRES_ENV} is not set: the PostgreSQL tests must run in CI")
+    let url = match std::env::var(POSTGRES_ENV) {
+        Ok(url) if !url.is_empty() => url,
+        _ if ci => panic!("CI=true but {POSTGRES_ENV} is not set: PostgreSQL tests must run in CI"),
+        _ => {
+            eprintln!("note: {POSTGRES_ENV} is not set; PostgreSQL service tests skipped");
+            return all;
         }
-        _ => eprintln!("note: {POSTGRES_ENV} is not set; PostgreSQL service tests skipped"),
+    };
+    // Asked once per test binary: an unreachable server costs a connect timeout.
+    static REACHABLE: tokio::sync::OnceCell<Result<(), String>> =
+        tokio::sync::OnceCell::const_new();
+    let reachable = REACHABLE
+        .get_or_init(|| async {
+            let mut options = sea_orm::ConnectOptions::new(url.as_str());
+            options.connect_timeout(Duration::from_secs(3));
+            let db = sea_orm::Database::connect(options)
+                .await
+                .map_err(|e| e.to_string())?;
+            let _ = db.close().await;
+            Ok(())
+        })
+        .await;
+    match reachable {
+        Ok(()) => all.push(Backend::Postgres),
+        Err(e) if ci => panic!("CI=true and PostgreSQL at {url} is unreachable: {e}"),
+        Err(e) => eprintln!("note: PostgreSQL at {url} is unreachable ({e}); its tests skipped"),
     }
     all
 }

@@ -36,7 +36,7 @@ async fn profile_count(server: &TestServer, caller: &Caller) -> i64 {
 
 #[tokio::test]
 async fn upsert_creates_then_updates_and_get_reads_by_id_and_identity() {
-    for backend in backends() {
+    for backend in backends().await {
         let server = spawn_server_with(backend, Options::default()).await;
         let caller = Caller::new(ORG, "prod");
         let mut client = server.profiles(&caller);
@@ -103,7 +103,7 @@ async fn upsert_creates_then_updates_and_get_reads_by_id_and_identity() {
 
 #[tokio::test]
 async fn rejected_records_write_nothing_and_say_why() {
-    for backend in backends() {
+    for backend in backends().await {
         let server = spawn_server_with(backend, Options::default()).await;
         let caller = Caller::new(ORG, "prod");
         let mut client = server.profiles(&caller);
@@ -160,7 +160,7 @@ async fn rejected_records_write_nothing_and_say_why() {
 
 #[tokio::test]
 async fn malformed_batches_fail_whole_and_write_nothing() {
-    for backend in backends() {
+    for backend in backends().await {
         let options = Options {
             max_batch_records: 3,
             ..Options::default()
@@ -192,7 +192,7 @@ async fn malformed_batches_fail_whole_and_write_nothing() {
 
 #[tokio::test]
 async fn stream_upsert_writes_each_batch_and_reports_rejections() {
-    for backend in backends() {
+    for backend in backends().await {
         let server = spawn_server_with(backend, Options::default()).await;
         let caller = Caller::new(ORG, "prod");
         let mut client = server.profiles(&caller);
@@ -250,7 +250,7 @@ async fn stream_upsert_writes_each_batch_and_reports_rejections() {
 
 #[tokio::test]
 async fn events_attach_to_profiles_and_deduplicate() {
-    for backend in backends() {
+    for backend in backends().await {
         let server = spawn_server_with(backend, Options::default()).await;
         let caller = Caller::new(ORG, "prod");
         let mut client = server.profiles(&caller);
@@ -327,7 +327,7 @@ async fn events_attach_to_profiles_and_deduplicate() {
 
 #[tokio::test]
 async fn get_and_delete_need_a_lookup_and_answer_not_found() {
-    for backend in backends() {
+    for backend in backends().await {
         let server = spawn_server_with(backend, Options::default()).await;
         let caller = Caller::new(ORG, "prod");
         let mut client = server.profiles(&caller);
@@ -387,7 +387,7 @@ async fn get_and_delete_need_a_lookup_and_answer_not_found() {
 
 #[tokio::test]
 async fn list_profiles_pages_through_everything_once() {
-    for backend in backends() {
+    for backend in backends().await {
         let server = spawn_server_with(backend, Options::default()).await;
         let caller = Caller::new(ORG, "prod");
         let mut client = server.profiles(&caller);
@@ -453,7 +453,7 @@ async fn list_profiles_pages_through_everything_once() {
 
 #[tokio::test]
 async fn segment_members_need_a_known_segment() {
-    for backend in backends() {
+    for backend in backends().await {
         let server = spawn_server_with(backend, Options::default()).await;
         let caller = Caller::new(ORG, "prod");
         let mut client = server.profiles(&caller);
@@ -489,7 +489,7 @@ async fn memberships_show_on_profiles_and_member_lists() {
     use segmentation::domain::MembershipWrite;
     use segmentation::pql::MembershipStatus;
 
-    for backend in backends() {
+    for backend in backends().await {
         let server = spawn_server_with(backend, Options::default()).await;
         let caller = Caller::new(ORG, "prod");
         let mut client = server.profiles(&caller);
