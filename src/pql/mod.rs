@@ -22,6 +22,12 @@ pub mod time;
 pub mod value;
 
 pub use ast::{Expr, ExprKind, Span};
+pub use compiler::{Program, compile};
 pub use context::{EvalContext, MembershipStatus, Memberships, NoMemberships, ProfileRecord};
 pub use error::PqlError;
 pub use value::Value;
+
+/// Parses and compiles pql/text in one step.
+pub fn compile_text(src: &str) -> Result<Program, PqlError> {
+    compile(&parser::parse(src)?)
+}

@@ -21,7 +21,10 @@ fn stderr(o: &Output) -> String {
 
 #[test]
 fn check_prints_canonical_text() {
-    let o = pql(&["check", r#"homeAddress.countryCode = 'CA'   AND person.birthYear=1985"#]);
+    let o = pql(&[
+        "check",
+        r#"homeAddress.countryCode = 'CA'   AND person.birthYear=1985"#,
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(
         stdout(&o).trim(),
@@ -81,7 +84,12 @@ fn convert_json_back_to_text() {
 
 #[test]
 fn convert_rejects_bad_json_with_exit_1() {
-    let o = pql(&["convert", "--to", "text", r#"{"nodeType": "fnApply", "fnName": "="}"#]);
+    let o = pql(&[
+        "convert",
+        "--to",
+        "text",
+        r#"{"nodeType": "fnApply", "fnName": "="}"#,
+    ]);
     assert_eq!(o.status.code(), Some(1));
     assert!(!stderr(&o).is_empty());
 }
@@ -115,11 +123,15 @@ fn eval_uses_the_given_instant_events_and_memberships() {
         stdout(&o)
     };
     assert_eq!(
-        run(r#"chain(xEvent, timestamp, [A: WHAT(eventType = "commerce.productListAdds") WHEN(<= 24 hours before now)])"#),
+        run(
+            r#"chain(xEvent, timestamp, [A: WHAT(eventType = "commerce.productListAdds") WHEN(<= 24 hours before now)])"#
+        ),
         "ben\n"
     );
     assert_eq!(
-        run(r#"chain(xEvent, timestamp, [A: WHAT(eventType = "commerce.productListAdds"), B: WHAT(eventType = "commerce.purchases")])"#),
+        run(
+            r#"chain(xEvent, timestamp, [A: WHAT(eventType = "commerce.productListAdds"), B: WHAT(eventType = "commerce.purchases")])"#
+        ),
         "ana\n"
     );
     assert_eq!(run(r#"inSegment("loyal-customers")"#), "ana\n");
@@ -146,10 +158,24 @@ fn eval_explain_shows_every_profile_with_its_value() {
 
 #[test]
 fn eval_refuses_a_bad_instant_and_a_bad_file() {
-    let o = pql(&["eval", "--profiles", "examples/profiles.json", "--at", "yesterday", "true"]);
+    let o = pql(&[
+        "eval",
+        "--profiles",
+        "examples/profiles.json",
+        "--at",
+        "yesterday",
+        "true",
+    ]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("RFC 3339"), "{}", stderr(&o));
-    let o = pql(&["eval", "--profiles", "no/such/file.json", "--at", "2024-06-15T12:00:00Z", "true"]);
+    let o = pql(&[
+        "eval",
+        "--profiles",
+        "no/such/file.json",
+        "--at",
+        "2024-06-15T12:00:00Z",
+        "true",
+    ]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("cannot read"), "{}", stderr(&o));
 }
