@@ -73,7 +73,10 @@ pub fn parse_profile_record(text: &str, now_ms: i64) -> Result<ProfileRecord, Er
     let record_time_ms = match doc.get("_repo").and_then(|r| r.get("modifyDate")) {
         None | Some(Value::Null) => now_ms,
         Some(Value::String(s)) => parse_timestamp(s).ok_or_else(|| {
-            Error::invalid("_repo.modifyDate", format!("'{s}' is not an RFC 3339 timestamp"))
+            Error::invalid(
+                "_repo.modifyDate",
+                format!("'{s}' is not an RFC 3339 timestamp"),
+            )
         })?,
         Some(_) => {
             return Err(Error::invalid(
@@ -140,7 +143,10 @@ fn parse_object(text: &str, max_bytes: usize, what: &str) -> Result<Map<String, 
     let value: Value = serde_json::from_str(text)
         .map_err(|e| Error::invalid("record", format!("not valid JSON: {e}")))?;
     let Value::Object(doc) = value else {
-        return Err(Error::invalid("record", format!("{what} record must be a JSON object")));
+        return Err(Error::invalid(
+            "record",
+            format!("{what} record must be a JSON object"),
+        ));
     };
     if doc.contains_key(SEGMENT_MEMBERSHIP) {
         return Err(Error::invalid(
@@ -157,7 +163,12 @@ fn parse_identity_map(doc: &Map<String, Value>) -> Result<Vec<IdentityEntry>, Er
     let map = match doc.get(IDENTITY_MAP) {
         Some(Value::Object(m)) => m,
         Some(_) => return Err(Error::invalid(IDENTITY_MAP, "must be an object")),
-        None => return Err(Error::invalid(IDENTITY_MAP, "required: at least one identity")),
+        None => {
+            return Err(Error::invalid(
+                IDENTITY_MAP,
+                "required: at least one identity",
+            ));
+        }
     };
     let mut out: Vec<IdentityEntry> = Vec::new();
     for (namespace, entries) in map {
@@ -169,7 +180,10 @@ fn parse_identity_map(doc: &Map<String, Value>) -> Result<Vec<IdentityEntry>, Er
             ));
         }
         let Value::Array(entries) = entries else {
-            return Err(Error::invalid(field, "must be an array of {id, ...} objects"));
+            return Err(Error::invalid(
+                field,
+                "must be an array of {id, ...} objects",
+            ));
         };
         for (i, entry) in entries.iter().enumerate() {
             let id = entry.get("id").and_then(Value::as_str).unwrap_or_default();
@@ -189,12 +203,18 @@ fn parse_identity_map(doc: &Map<String, Value>) -> Result<Vec<IdentityEntry>, Er
         }
     }
     if out.is_empty() {
-        return Err(Error::invalid(IDENTITY_MAP, "required: at least one identity"));
+        return Err(Error::invalid(
+            IDENTITY_MAP,
+            "required: at least one identity",
+        ));
     }
     if out.len() > MAX_IDENTITIES {
         return Err(Error::invalid(
             IDENTITY_MAP,
-            format!("{} identities; at most {MAX_IDENTITIES} are allowed", out.len()),
+            format!(
+                "{} identities; at most {MAX_IDENTITIES} are allowed",
+                out.len()
+            ),
         ));
     }
     Ok(out)
@@ -250,7 +270,10 @@ impl ProfileState {
     /// The merged document: the fields plus `identityMap`.
     pub fn to_document(&self) -> Map<String, Value> {
         let mut doc = Map::new();
-        doc.insert(IDENTITY_MAP.to_owned(), Value::Object(self.identity_map.clone()));
+        doc.insert(
+            IDENTITY_MAP.to_owned(),
+            Value::Object(self.identity_map.clone()),
+        );
         for (k, v) in &self.fields {
             doc.insert(k.clone(), v.clone());
         }

@@ -184,7 +184,10 @@ impl ProfileService {
 
 fn check_batch_size(n: usize) -> Result<(), Error> {
     if n == 0 {
-        return Err(Error::invalid("records", "a batch needs at least one record"));
+        return Err(Error::invalid(
+            "records",
+            "a batch needs at least one record",
+        ));
     }
     if n > MAX_BATCH_RECORDS {
         return Err(Error::invalid(
@@ -228,5 +231,7 @@ fn next_token<T>(
         return None;
     }
     items.truncate(limit);
-    items.last().map(|last| page::encode_token(scope, key(last)))
+    items
+        .last()
+        .map(|last| page::encode_token(scope, key(last)))
 }

@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Select, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Select, Set, TransactionTrait,
 };
 use tracing::instrument;
 
@@ -103,7 +103,9 @@ async fn load_refs<C: ConnectionTrait>(
         .await
         .map_err(db_error)?;
     for r in rows {
-        out.entry(r.definition_id).or_default().push(r.referenced_id);
+        out.entry(r.definition_id)
+            .or_default()
+            .push(r.referenced_id);
     }
     Ok(out)
 }
@@ -237,7 +239,11 @@ impl Store {
 
     /// The definition `id` of the tenant.
     #[instrument(skip_all, err, fields(org, sandbox))]
-    pub async fn get_definition(&self, tenant: &Tenant, id: &str) -> Result<SegmentDefinition, Error> {
+    pub async fn get_definition(
+        &self,
+        tenant: &Tenant,
+        id: &str,
+    ) -> Result<SegmentDefinition, Error> {
         record_tenant(tenant);
         get_one(&self.db, tenant, id).await
     }
@@ -263,7 +269,10 @@ impl Store {
 
     /// Every definition of the tenant, oldest first (segment jobs over "all definitions").
     #[instrument(skip_all, err, fields(org, sandbox))]
-    pub async fn list_definitions_all(&self, tenant: &Tenant) -> Result<Vec<SegmentDefinition>, Error> {
+    pub async fn list_definitions_all(
+        &self,
+        tenant: &Tenant,
+    ) -> Result<Vec<SegmentDefinition>, Error> {
         record_tenant(tenant);
         let rows = tenant_definitions(tenant)
             .order_by_asc(definition::Column::CreationTimeMs)
@@ -305,7 +314,10 @@ impl Store {
         q = match sort.field {
             // Names sort case-insensitively, as a person reading the list expects.
             DefinitionSortField::Name => q
-                .order_by(Expr::expr(Func::lower(Expr::col(definition::Column::Name))), order.clone())
+                .order_by(
+                    Expr::expr(Func::lower(Expr::col(definition::Column::Name))),
+                    order.clone(),
+                )
                 .order_by(definition::Column::Name, order.clone()),
             DefinitionSortField::CreationTime => {
                 q.order_by(definition::Column::CreationTimeMs, order.clone())
@@ -345,7 +357,11 @@ impl Store {
             .map_err(db_error)?
             .into_iter()
             .collect();
-        Ok(ids.iter().filter(|i| !found.contains(*i)).cloned().collect())
+        Ok(ids
+            .iter()
+            .filter(|i| !found.contains(*i))
+            .cloned()
+            .collect())
     }
 
     /// Deletes definition `id` with its edges and memberships, unless others reference it

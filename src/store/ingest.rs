@@ -14,8 +14,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, DatabaseTransaction, DbErr,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use serde_json::{Map, Value};
 use tracing::instrument;
@@ -23,7 +23,9 @@ use tracing::instrument;
 use super::entity::{event, identity, membership, profile};
 use super::{Backend, Store, db_error, is_unique_violation, record_tenant};
 use crate::context::Tenant;
-use crate::domain::ingest::{EventRecord, IdentityEntry, IngestRecord, ProfileRecord, ProfileState};
+use crate::domain::ingest::{
+    EventRecord, IdentityEntry, IngestRecord, ProfileRecord, ProfileState,
+};
 use crate::domain::profile::{Identity, RecordOutcome, RecordResult, RecordStatus};
 use crate::error::Error;
 
@@ -375,7 +377,10 @@ async fn write_profile(
                 profile::Column::CreationTimeMs,
                 Expr::value(state.creation_time_ms),
             )
-            .col_expr(profile::Column::UpdateTimeMs, Expr::value(state.update_time_ms))
+            .col_expr(
+                profile::Column::UpdateTimeMs,
+                Expr::value(state.update_time_ms),
+            )
             .filter(profile::Column::Org.eq(&tenant.org))
             .filter(profile::Column::Sandbox.eq(&tenant.sandbox))
             .filter(profile::Column::Id.eq(&state.id))

@@ -70,9 +70,9 @@ impl Store {
             .acquire_timeout(Duration::from_secs(30));
         if backend == Backend::Sqlite {
             create_sqlite_dir(url)?;
-            options.max_connections(1).map_sqlx_sqlite_opts(|o| {
-                sqlite_tuning(o)
-            });
+            options
+                .max_connections(1)
+                .map_sqlx_sqlite_opts(|o| sqlite_tuning(o));
         } else {
             options.max_connections(16);
         }
@@ -141,9 +141,15 @@ fn create_sqlite_dir(url: &str) -> Result<(), Error> {
     if path.is_empty() || path == ":memory:" {
         return Ok(());
     }
-    if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+    if let Some(dir) = Path::new(path)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
         std::fs::create_dir_all(dir).map_err(|e| {
-            Error::unavailable(format!("cannot create database directory {}: {e}", dir.display()))
+            Error::unavailable(format!(
+                "cannot create database directory {}: {e}",
+                dir.display()
+            ))
         })?;
     }
     Ok(())

@@ -149,7 +149,11 @@ async fn assemble<C: ConnectionTrait>(
 impl Store {
     /// The profile `lookup` names, with identities, event count and memberships.
     #[instrument(skip_all, err, fields(org, sandbox))]
-    pub async fn get_profile(&self, tenant: &Tenant, lookup: &ProfileLookup) -> Result<Profile, Error> {
+    pub async fn get_profile(
+        &self,
+        tenant: &Tenant,
+        lookup: &ProfileLookup,
+    ) -> Result<Profile, Error> {
         record_tenant(tenant);
         let id = find_profile_id(&self.db, tenant, lookup).await?;
         let row = tenant_profiles(tenant)
@@ -167,7 +171,11 @@ impl Store {
     /// Deletes the profile `lookup` names with its identities, events and memberships; returns
     /// its id.
     #[instrument(skip_all, err, fields(org, sandbox))]
-    pub async fn delete_profile(&self, tenant: &Tenant, lookup: &ProfileLookup) -> Result<String, Error> {
+    pub async fn delete_profile(
+        &self,
+        tenant: &Tenant,
+        lookup: &ProfileLookup,
+    ) -> Result<String, Error> {
         record_tenant(tenant);
         let txn = self.db.begin().await.map_err(db_error)?;
         let id = find_profile_id(&txn, tenant, lookup).await?;
@@ -212,8 +220,14 @@ impl Store {
         limit: u64,
     ) -> Result<(Vec<Profile>, u64), Error> {
         record_tenant(tenant);
-        let total = tenant_profiles(tenant).count(&self.db).await.map_err(db_error)?;
-        let rows = profile_page(tenant, after_id, limit).all(&self.db).await.map_err(db_error)?;
+        let total = tenant_profiles(tenant)
+            .count(&self.db)
+            .await
+            .map_err(db_error)?;
+        let rows = profile_page(tenant, after_id, limit)
+            .all(&self.db)
+            .await
+            .map_err(db_error)?;
         Ok((assemble(&self.db, tenant, rows).await?, total))
     }
 
@@ -227,7 +241,10 @@ impl Store {
         limit: u64,
     ) -> Result<Vec<ProfileWithEvents>, Error> {
         record_tenant(tenant);
-        let rows = profile_page(tenant, after_id, limit).all(&self.db).await.map_err(db_error)?;
+        let rows = profile_page(tenant, after_id, limit)
+            .all(&self.db)
+            .await
+            .map_err(db_error)?;
         let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
         let mut events: BTreeMap<String, Vec<ExperienceEvent>> = BTreeMap::new();
         if !ids.is_empty() {
@@ -242,7 +259,10 @@ impl Store {
                 .await
                 .map_err(db_error)?;
             for e in event_rows {
-                events.entry(e.profile_id.clone()).or_default().push(event_of(e)?);
+                events
+                    .entry(e.profile_id.clone())
+                    .or_default()
+                    .push(event_of(e)?);
             }
         }
         rows.into_iter()

@@ -166,7 +166,11 @@ impl MigrationTrait for Migration {
                 "ix_definition_refs_referenced",
                 &["org", "sandbox", "referenced_id"],
             ),
-            index("profiles", "ix_profiles_tenant_id", &["org", "sandbox", "id"]),
+            index(
+                "profiles",
+                "ix_profiles_tenant_id",
+                &["org", "sandbox", "id"],
+            ),
             index(
                 "identities",
                 "ix_identities_profile",
