@@ -14,6 +14,7 @@ pub enum PqlCommand {
     /// Compile an expression and print its canonical pql/text, or the error.
     Check {
         /// The expression (pql/text), or @path to read it from a file.
+        #[arg(allow_hyphen_values = true)]
         expr: String,
     },
     /// Convert between pql/text and pql/json.
@@ -22,6 +23,7 @@ pub enum PqlCommand {
         #[arg(long, value_enum)]
         to: Format,
         /// The expression, or @path to read it from a file.
+        #[arg(allow_hyphen_values = true)]
         expr: String,
     },
     /// Evaluate an expression over profiles and print the ids of those that match.
@@ -37,6 +39,7 @@ pub enum PqlCommand {
         #[arg(long)]
         explain: bool,
         /// The expression (pql/text), or @path to read it from a file.
+        #[arg(allow_hyphen_values = true)]
         expr: String,
     },
 }
@@ -70,9 +73,10 @@ pub fn run(cmd: PqlCommand) -> ExitCode {
     }
 }
 
-/// The expression argument, or the contents of the file named after `@`.
+/// The expression argument, or the contents of the file named after `@` (`@{...}` is left to
+/// the parser, which explains that context-data references are not supported).
 fn read_expr(arg: &str) -> Result<String, String> {
-    match arg.strip_prefix('@') {
+    match arg.strip_prefix('@').filter(|path| !path.starts_with('{')) {
         Some(path) => std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}")),
         None => Ok(arg.to_string()),
     }

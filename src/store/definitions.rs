@@ -5,13 +5,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Select, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, Set, TransactionTrait,
 };
 use tracing::instrument;
 
 use super::entity::{definition, definition_ref, membership};
-use super::{Store, db_error, is_unique_violation, record_tenant};
+use super::{Store, db_error, finish, is_unique_violation, record_tenant};
 use crate::context::Tenant;
 use crate::domain::definition::{
     DefinitionSort, DefinitionSortField, EvaluationFilter, EvaluationInfo, Expression,
@@ -185,18 +185,27 @@ impl Store {
     ) -> Result<(), Error> {
         record_tenant(tenant);
         let txn = self.db.begin().await.map_err(db_error)?;
-        self.lock_definition_graph(&txn, tenant).await?;
-        let (known, edges) = load_graph(&txn, tenant).await?;
+        let result = self.insert_definition_in(&txn, tenant, d).await;
+        finish(txn, result).await
+    }
+
+    async fn insert_definition_in(
+        &self,
+        txn: &DatabaseTransaction,
+        tenant: &Tenant,
+        d: &SegmentDefinition,
+    ) -> Result<(), Error> {
+        self.lock_definition_graph(txn, tenant).await?;
+        let (known, edges) = load_graph(txn, tenant).await?;
         graph::check_references(&d.id, &d.segment_refs, &known, &edges)?;
-        to_row(tenant, d).insert(&txn).await.map_err(|e| {
+        to_row(tenant, d).insert(txn).await.map_err(|e| {
             if is_unique_violation(&e) {
                 name_taken(&d.name)
             } else {
                 db_error(e)
             }
         })?;
-        write_refs(&txn, tenant, d).await?;
-        txn.commit().await.map_err(db_error)
+        write_refs(txn, tenant, d).await
     }
 
     /// Reads the stored definition `id`, lets `change` compute its replacement (which must keep
@@ -213,27 +222,40 @@ impl Store {
     {
         record_tenant(tenant);
         let txn = self.db.begin().await.map_err(db_error)?;
-        self.lock_definition_graph(&txn, tenant).await?;
-        let current = get_one(&txn, tenant, id).await?;
+        let result = self.update_definition_in(&txn, tenant, id, change).await;
+        finish(txn, result).await
+    }
+
+    async fn update_definition_in<F>(
+        &self,
+        txn: &DatabaseTransaction,
+        tenant: &Tenant,
+        id: &str,
+        change: F,
+    ) -> Result<SegmentDefinition, Error>
+    where
+        F: FnOnce(SegmentDefinition) -> Result<SegmentDefinition, Error> + Send,
+    {
+        self.lock_definition_graph(txn, tenant).await?;
+        let current = get_one(txn, tenant, id).await?;
         let next = change(current)?;
         if next.id != id {
             return Err(Error::internal("a definition update may not change its id"));
         }
-        let (known, edges) = load_graph(&txn, tenant).await?;
+        let (known, edges) = load_graph(txn, tenant).await?;
         graph::check_references(&next.id, &next.segment_refs, &known, &edges)?;
         let mut row = to_row(tenant, &next);
         row.id = sea_orm::ActiveValue::Unchanged(next.id.clone());
         row.org = sea_orm::ActiveValue::Unchanged(tenant.org.clone());
         row.sandbox = sea_orm::ActiveValue::Unchanged(tenant.sandbox.clone());
-        row.update(&txn).await.map_err(|e| {
+        row.update(txn).await.map_err(|e| {
             if is_unique_violation(&e) {
                 name_taken(&next.name)
             } else {
                 db_error(e)
             }
         })?;
-        write_refs(&txn, tenant, &next).await?;
-        txn.commit().await.map_err(db_error)?;
+        write_refs(txn, tenant, &next).await?;
         Ok(next)
     }
 
@@ -370,15 +392,25 @@ impl Store {
     pub async fn delete_definition(&self, tenant: &Tenant, id: &str) -> Result<(), Error> {
         record_tenant(tenant);
         let txn = self.db.begin().await.map_err(db_error)?;
-        self.lock_definition_graph(&txn, tenant).await?;
-        get_one(&txn, tenant, id).await?;
+        let result = self.delete_definition_in(&txn, tenant, id).await;
+        finish(txn, result).await
+    }
+
+    async fn delete_definition_in(
+        &self,
+        txn: &DatabaseTransaction,
+        tenant: &Tenant,
+        id: &str,
+    ) -> Result<(), Error> {
+        self.lock_definition_graph(txn, tenant).await?;
+        get_one(txn, tenant, id).await?;
         let dependents: Vec<String> = tenant_refs(tenant)
             .select_only()
             .column(definition_ref::Column::DefinitionId)
             .filter(definition_ref::Column::ReferencedId.eq(id))
             .order_by_asc(definition_ref::Column::DefinitionId)
             .into_tuple()
-            .all(&txn)
+            .all(txn)
             .await
             .map_err(db_error)?;
         if !dependents.is_empty() {
@@ -391,24 +423,24 @@ impl Store {
             .filter(definition_ref::Column::Org.eq(&tenant.org))
             .filter(definition_ref::Column::Sandbox.eq(&tenant.sandbox))
             .filter(definition_ref::Column::DefinitionId.eq(id))
-            .exec(&txn)
+            .exec(txn)
             .await
             .map_err(db_error)?;
         membership::Entity::delete_many()
             .filter(membership::Column::Org.eq(&tenant.org))
             .filter(membership::Column::Sandbox.eq(&tenant.sandbox))
             .filter(membership::Column::SegmentId.eq(id))
-            .exec(&txn)
+            .exec(txn)
             .await
             .map_err(db_error)?;
         definition::Entity::delete_many()
             .filter(definition::Column::Org.eq(&tenant.org))
             .filter(definition::Column::Sandbox.eq(&tenant.sandbox))
             .filter(definition::Column::Id.eq(id))
-            .exec(&txn)
+            .exec(txn)
             .await
             .map_err(db_error)?;
-        txn.commit().await.map_err(db_error)
+        Ok(())
     }
 }
 

@@ -21,7 +21,7 @@ use serde_json::{Map, Value};
 use tracing::instrument;
 
 use super::entity::{event, identity, membership, profile};
-use super::{Backend, Store, db_error, is_unique_violation, record_tenant};
+use super::{Backend, Store, db_error, finish, is_unique_violation, record_tenant};
 use crate::context::Tenant;
 use crate::domain::ingest::{
     EventRecord, IdentityEntry, IngestRecord, ProfileRecord, ProfileState,
@@ -76,12 +76,17 @@ impl Store {
         record_tenant(tenant);
         let txn = self.db.begin().await.map_err(db_error)?;
         let mut results = Vec::with_capacity(records.len());
+        let mut failure = None;
         for (index, record) in records {
-            let outcome = self.ingest_one(&txn, tenant, &record, now_ms).await?;
-            results.push(RecordResult { index, outcome });
+            match self.ingest_one(&txn, tenant, &record, now_ms).await {
+                Ok(outcome) => results.push(RecordResult { index, outcome }),
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
         }
-        txn.commit().await.map_err(db_error)?;
-        Ok(results)
+        finish(txn, failure.map_or(Ok(results), Err)).await
     }
 
     /// One record in its own savepoint, retried after a lost race.

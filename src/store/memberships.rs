@@ -5,13 +5,13 @@
 use std::collections::BTreeMap;
 
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select, Set, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Select, Set, TransactionTrait,
 };
 use tracing::instrument;
 
 use super::entity::membership;
-use super::{Store, db_error, record_tenant};
+use super::{Store, db_error, finish, record_tenant};
 use crate::context::Tenant;
 use crate::domain::membership::{MembershipWrite, SegmentMember};
 use crate::domain::profile::Membership;
@@ -137,30 +137,40 @@ impl Store {
             )));
         }
         let txn = self.db.begin().await.map_err(db_error)?;
-        if !segment_ids.is_empty() {
-            membership::Entity::delete_many()
-                .filter(membership::Column::Org.eq(&tenant.org))
-                .filter(membership::Column::Sandbox.eq(&tenant.sandbox))
-                .filter(membership::Column::SegmentId.is_in(segment_ids.iter().cloned()))
-                .exec(&txn)
-                .await
-                .map_err(db_error)?;
-        }
-        for chunk in rows.chunks(INSERT_CHUNK) {
-            let models = chunk.iter().map(|r| membership::ActiveModel {
-                org: Set(tenant.org.clone()),
-                sandbox: Set(tenant.sandbox.clone()),
-                segment_id: Set(r.segment_id.clone()),
-                profile_id: Set(r.profile_id.clone()),
-                status: Set(r.status.as_str().to_owned()),
-                last_qualification_ms: Set(r.last_qualification_time_ms),
-                version: Set(r.version),
-            });
-            membership::Entity::insert_many(models)
-                .exec(&txn)
-                .await
-                .map_err(db_error)?;
-        }
-        txn.commit().await.map_err(db_error)
+        let result = replace_in(&txn, tenant, segment_ids, rows).await;
+        finish(txn, result).await
     }
+}
+
+async fn replace_in(
+    txn: &DatabaseTransaction,
+    tenant: &Tenant,
+    segment_ids: &[String],
+    rows: &[MembershipWrite],
+) -> Result<(), Error> {
+    if !segment_ids.is_empty() {
+        membership::Entity::delete_many()
+            .filter(membership::Column::Org.eq(&tenant.org))
+            .filter(membership::Column::Sandbox.eq(&tenant.sandbox))
+            .filter(membership::Column::SegmentId.is_in(segment_ids.iter().cloned()))
+            .exec(txn)
+            .await
+            .map_err(db_error)?;
+    }
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        let models = chunk.iter().map(|r| membership::ActiveModel {
+            org: Set(tenant.org.clone()),
+            sandbox: Set(tenant.sandbox.clone()),
+            segment_id: Set(r.segment_id.clone()),
+            profile_id: Set(r.profile_id.clone()),
+            status: Set(r.status.as_str().to_owned()),
+            last_qualification_ms: Set(r.last_qualification_time_ms),
+            version: Set(r.version),
+        });
+        membership::Entity::insert_many(models)
+            .exec(txn)
+            .await
+            .map_err(db_error)?;
+    }
+    Ok(())
 }

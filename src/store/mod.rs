@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, SqlErr,
-    Statement,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, SqlErr, Statement,
 };
 use sea_orm_migration::MigratorTrait;
 use tracing::instrument;
@@ -28,6 +28,10 @@ mod ingest;
 mod memberships;
 mod migration;
 mod profiles;
+#[cfg(test)]
+pub(crate) mod test_support;
+#[cfg(test)]
+mod tests;
 
 pub use profiles::ProfileWithEvents;
 
@@ -169,6 +173,26 @@ pub(crate) fn db_error(e: DbErr) -> Error {
 /// Whether `e` is a unique-key violation (a concurrent insert of the same key).
 pub(crate) fn is_unique_violation(e: &DbErr) -> bool {
     matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+}
+
+/// Ends a transaction: commits on `Ok`, rolls back on `Err`. The rollback is awaited, so no
+/// connection goes back to the pool with a transaction (and its locks) still open.
+pub(crate) async fn finish<T>(
+    txn: DatabaseTransaction,
+    result: Result<T, Error>,
+) -> Result<T, Error> {
+    match result {
+        Ok(value) => {
+            txn.commit().await.map_err(db_error)?;
+            Ok(value)
+        }
+        Err(e) => {
+            if let Err(rollback) = txn.rollback().await {
+                tracing::warn!(error = %rollback, "rollback failed");
+            }
+            Err(e)
+        }
+    }
 }
 
 /// Records the tenant on the current repository span.

@@ -9,15 +9,15 @@ use std::collections::BTreeMap;
 
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Select, TransactionTrait,
 };
 use serde_json::{Map, Value};
 use tracing::instrument;
 
 use super::entity::{event, identity, membership, profile};
 use super::memberships::memberships_of;
-use super::{Store, db_error, record_tenant};
+use super::{Store, db_error, finish, record_tenant};
 use crate::context::Tenant;
 use crate::domain::profile::{ExperienceEvent, Identity, Profile, ProfileLookup};
 use crate::error::{Error, ResourceKind};
@@ -178,37 +178,8 @@ impl Store {
     ) -> Result<String, Error> {
         record_tenant(tenant);
         let txn = self.db.begin().await.map_err(db_error)?;
-        let id = find_profile_id(&txn, tenant, lookup).await?;
-        identity::Entity::delete_many()
-            .filter(identity::Column::Org.eq(&tenant.org))
-            .filter(identity::Column::Sandbox.eq(&tenant.sandbox))
-            .filter(identity::Column::ProfileId.eq(&id))
-            .exec(&txn)
-            .await
-            .map_err(db_error)?;
-        event::Entity::delete_many()
-            .filter(event::Column::Org.eq(&tenant.org))
-            .filter(event::Column::Sandbox.eq(&tenant.sandbox))
-            .filter(event::Column::ProfileId.eq(&id))
-            .exec(&txn)
-            .await
-            .map_err(db_error)?;
-        membership::Entity::delete_many()
-            .filter(membership::Column::Org.eq(&tenant.org))
-            .filter(membership::Column::Sandbox.eq(&tenant.sandbox))
-            .filter(membership::Column::ProfileId.eq(&id))
-            .exec(&txn)
-            .await
-            .map_err(db_error)?;
-        profile::Entity::delete_many()
-            .filter(profile::Column::Org.eq(&tenant.org))
-            .filter(profile::Column::Sandbox.eq(&tenant.sandbox))
-            .filter(profile::Column::Id.eq(&id))
-            .exec(&txn)
-            .await
-            .map_err(db_error)?;
-        txn.commit().await.map_err(db_error)?;
-        Ok(id)
+        let result = delete_profile_in(&txn, tenant, lookup).await;
+        finish(txn, result).await
     }
 
     /// Profiles with id > `after_id` in id order, at most `limit`, and the tenant's profile count.
@@ -305,4 +276,41 @@ fn profile_page(tenant: &Tenant, after_id: Option<&str>, limit: u64) -> Select<p
         q = q.filter(profile::Column::Id.gt(after));
     }
     q.order_by_asc(profile::Column::Id).limit(limit)
+}
+
+async fn delete_profile_in(
+    txn: &DatabaseTransaction,
+    tenant: &Tenant,
+    lookup: &ProfileLookup,
+) -> Result<String, Error> {
+    let id = find_profile_id(txn, tenant, lookup).await?;
+    identity::Entity::delete_many()
+        .filter(identity::Column::Org.eq(&tenant.org))
+        .filter(identity::Column::Sandbox.eq(&tenant.sandbox))
+        .filter(identity::Column::ProfileId.eq(&id))
+        .exec(txn)
+        .await
+        .map_err(db_error)?;
+    event::Entity::delete_many()
+        .filter(event::Column::Org.eq(&tenant.org))
+        .filter(event::Column::Sandbox.eq(&tenant.sandbox))
+        .filter(event::Column::ProfileId.eq(&id))
+        .exec(txn)
+        .await
+        .map_err(db_error)?;
+    membership::Entity::delete_many()
+        .filter(membership::Column::Org.eq(&tenant.org))
+        .filter(membership::Column::Sandbox.eq(&tenant.sandbox))
+        .filter(membership::Column::ProfileId.eq(&id))
+        .exec(txn)
+        .await
+        .map_err(db_error)?;
+    profile::Entity::delete_many()
+        .filter(profile::Column::Org.eq(&tenant.org))
+        .filter(profile::Column::Sandbox.eq(&tenant.sandbox))
+        .filter(profile::Column::Id.eq(&id))
+        .exec(txn)
+        .await
+        .map_err(db_error)?;
+    Ok(id)
 }

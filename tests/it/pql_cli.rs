@@ -179,3 +179,10 @@ fn eval_refuses_a_bad_instant_and_a_bad_file() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("cannot read"), "{}", stderr(&o));
 }
+
+#[test]
+fn expressions_may_start_with_a_minus_sign() {
+    let o = pql(&["check", "-7 % 3 = -1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).trim(), "-7 % 3 = -1");
+}
