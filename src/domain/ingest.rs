@@ -24,6 +24,9 @@ use crate::domain::profile::{
 use crate::error::Error;
 use crate::pql::time::parse_timestamp;
 
+/// The deepest nesting of objects and arrays a record may have (XDM documents stay far below).
+pub const MAX_RECORD_NESTING: usize = 64;
+
 /// The XDM field that holds identities.
 pub const IDENTITY_MAP: &str = "identityMap";
 /// The system-owned field ingestion may never write.
@@ -129,7 +132,7 @@ pub fn parse_event_record(text: &str) -> Result<EventRecord, Error> {
     })
 }
 
-/// A JSON object within `max_bytes`, without `segmentMembership`.
+/// A JSON object within `max_bytes` and [`MAX_RECORD_NESTING`], without `segmentMembership`.
 fn parse_object(text: &str, max_bytes: usize, what: &str) -> Result<Map<String, Value>, Error> {
     if text.len() > max_bytes {
         return Err(Error::invalid(
@@ -138,6 +141,13 @@ fn parse_object(text: &str, max_bytes: usize, what: &str) -> Result<Map<String, 
                 "{what} record is {} bytes; the limit is {max_bytes}",
                 text.len()
             ),
+        ));
+    }
+    // The JSON decoder recurses once per level; bound it before decoding.
+    if nesting_depth(text) > MAX_RECORD_NESTING {
+        return Err(Error::invalid(
+            "record",
+            format!("{what} record nests deeper than {MAX_RECORD_NESTING} levels"),
         ));
     }
     let value: Value = serde_json::from_str(text)
@@ -155,6 +165,34 @@ fn parse_object(text: &str, max_bytes: usize, what: &str) -> Result<Map<String, 
         ));
     }
     Ok(doc)
+}
+
+/// The deepest nesting of objects and arrays in JSON text (brackets inside strings ignored).
+/// Malformed text gives some number; the decoder then reports the real error.
+fn nesting_depth(text: &str) -> usize {
+    let (mut depth, mut max) = (0usize, 0usize);
+    let (mut in_string, mut escaped) = (false, false);
+    for b in text.bytes() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
 }
 
 /// The identities of `identityMap`: at least one, at most [`MAX_IDENTITIES`], each with a

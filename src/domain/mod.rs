@@ -7,6 +7,8 @@
 
 pub mod clock;
 pub mod definition;
+pub mod definitions;
+pub mod expression;
 pub mod graph;
 pub mod ingest;
 pub mod membership;
@@ -20,6 +22,7 @@ pub use definition::{
     EvaluationFilter, EvaluationInfo, Expression, ExpressionFormat, ExpressionInput,
     SegmentDefinition, ValidatedExpression,
 };
+pub use definitions::{BatchGetResult, DefinitionService};
 pub use membership::{MemberListQuery, MembershipWrite, SegmentMember};
 pub use page::Page;
 pub use profile::{
