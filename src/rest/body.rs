@@ -203,10 +203,16 @@ mod tests {
             "Application/JSON",
             "application/merge-patch+json",
         ] {
-            assert!(check_content_type(Some(&HeaderValue::from_static(ok))).is_ok(), "{ok}");
+            assert!(
+                check_content_type(Some(&HeaderValue::from_static(ok))).is_ok(),
+                "{ok}"
+            );
         }
         for bad in ["text/plain", "application/x-www-form-urlencoded", ""] {
-            assert!(check_content_type(Some(&HeaderValue::from_static(bad))).is_err(), "{bad}");
+            assert!(
+                check_content_type(Some(&HeaderValue::from_static(bad))).is_err(),
+                "{bad}"
+            );
         }
         assert!(check_content_type(None).is_err());
     }
@@ -223,7 +229,12 @@ mod tests {
             err.to_string(),
             "expression.value: expected a string, got a boolean"
         );
-        assert!(expr.req_str("format").unwrap_err().to_string().contains("expression.format: is required"));
+        assert!(
+            expr.req_str("format")
+                .unwrap_err()
+                .to_string()
+                .contains("expression.format: is required")
+        );
         assert!(root.opt_u32("ttlInDays").is_err());
         assert_eq!(root.opt_str("x").unwrap(), None);
         assert!(Fields::root(&json!([1])).is_err());

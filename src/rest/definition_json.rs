@@ -18,8 +18,7 @@ use crate::auth::DEFAULT_SANDBOX;
 use crate::context::Tenant;
 use crate::domain::definition::EXPRESSION_TYPE_PQL;
 use crate::domain::{
-    DefinitionInput, DefinitionList, EvaluationInfo, Expression, ExpressionInput,
-    SegmentDefinition,
+    DefinitionInput, DefinitionList, EvaluationInfo, Expression, ExpressionInput, SegmentDefinition,
 };
 use crate::error::Error;
 
@@ -94,10 +93,7 @@ pub fn list_json(list: &DefinitionList, tenant: &Tenant, next_href: Option<Strin
     let limit = u64::from(page.limit.max(1));
     let mut page_json = Map::new();
     page_json.insert("totalCount".into(), page.total_count.into());
-    page_json.insert(
-        "totalPages".into(),
-        page.total_count.div_ceil(limit).into(),
-    );
+    page_json.insert("totalPages".into(), page.total_count.div_ceil(limit).into());
     page_json.insert("sortField".into(), list.sort.field.as_str().into());
     page_json.insert(
         "sort".into(),
@@ -171,8 +167,11 @@ fn evaluation_info_input(root: &Fields<'_>) -> Result<Option<EvaluationInfo>, Er
             None => Ok(None),
         }
     };
-    let (batch, continuous, synchronous) =
-        (method("batch")?, method("continuous")?, method("synchronous")?);
+    let (batch, continuous, synchronous) = (
+        method("batch")?,
+        method("continuous")?,
+        method("synchronous")?,
+    );
     if batch.is_none() && continuous.is_none() && synchronous.is_none() {
         return Ok(None);
     }
@@ -236,7 +235,10 @@ mod tests {
         let cases = [
             (json!({"expression": {"value": "x"}}), "name: is required"),
             (json!({"name": "n"}), "expression: is required"),
-            (json!({"name": "n", "expression": {}}), "expression.value: is required"),
+            (
+                json!({"name": "n", "expression": {}}),
+                "expression.value: is required",
+            ),
             (
                 json!({"name": "n", "expression": {"value": "x"}, "schema": {}}),
                 "schema.name: is required",

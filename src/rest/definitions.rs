@@ -64,9 +64,7 @@ fn list_query(params: &QueryParams) -> Result<DefinitionListQuery, Error> {
             ));
         }
         (Some(start), None) => Some(start),
-        (None, Some(page)) => {
-            Some(page.saturating_mul(u64::from(limit.unwrap_or(DEFAULT_LIMIT))))
-        }
+        (None, Some(page)) => Some(page.saturating_mul(u64::from(limit.unwrap_or(DEFAULT_LIMIT)))),
         (None, None) => None,
     };
     Ok(DefinitionListQuery {
@@ -104,10 +102,7 @@ fn next_list_href(
             pairs.push((name, v.to_string()));
         }
     }
-    Some(caller.href(&format!(
-        "/segment/definitions?{}",
-        query::encode(&pairs)
-    )))
+    Some(caller.href(&format!("/segment/definitions?{}", query::encode(&pairs))))
 }
 
 /// `POST /segment/definitions`: 200 with the definition and its `X-Location`.

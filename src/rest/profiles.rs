@@ -129,9 +129,9 @@ pub async fn get_or_list(
 /// `namespace` and `id` together name an identity; one without the other is refused.
 fn identity_lookup(params: &QueryParams) -> Result<Option<ProfileLookup>, Error> {
     match (params.str("namespace"), params.str("id")) {
-        (Some(namespace), Some(id)) => Ok(Some(ProfileLookup::Identity(Identity::new(
-            namespace, id,
-        )))),
+        (Some(namespace), Some(id)) => {
+            Ok(Some(ProfileLookup::Identity(Identity::new(namespace, id))))
+        }
         (Some(_), None) => Err(Error::invalid(
             "id",
             "is required with namespace (GET /profiles?namespace=Email&id=a@b.com)",

@@ -137,7 +137,12 @@ mod tests {
 
     #[test]
     fn typed_values() {
-        let q = params(&[("limit", "x"), ("start", "10"), ("b", "yes"), ("c", "false")]);
+        let q = params(&[
+            ("limit", "x"),
+            ("start", "10"),
+            ("b", "yes"),
+            ("c", "false"),
+        ]);
         assert!(q.u32("limit").is_err());
         assert_eq!(q.u64("start").unwrap(), Some(10));
         assert!(q.bool("b").is_err());

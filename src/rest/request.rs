@@ -102,7 +102,11 @@ async fn finish_error_body(response: Response, request_id: &str) -> Response {
         title: message,
         gateway_code: None,
     };
-    json_error(Response::from_parts(parts, Body::empty()), &report, request_id)
+    json_error(
+        Response::from_parts(parts, Body::empty()),
+        &report,
+        request_id,
+    )
 }
 
 fn json_error(response: Response, report: &ErrorReport, request_id: &str) -> Response {

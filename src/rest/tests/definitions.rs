@@ -239,7 +239,10 @@ async fn invalid_creates_are_refused_and_write_nothing() {
     for (body, code, needle) in cases {
         let r = api.post("/segment/definitions", body.clone()).await;
         let message = r.assert_error(400, code);
-        assert!(message.contains(needle), "{message} lacks {needle} for {body}");
+        assert!(
+            message.contains(needle),
+            "{message} lacks {needle} for {body}"
+        );
     }
     assert_eq!(total(&api).await, 0, "nothing was written");
 }
@@ -255,7 +258,11 @@ async fn bad_pql_reports_line_and_column() {
         .await;
     let message = r.assert_error(400, "UPAPI-113002-400");
     assert!(message.starts_with("expression: 2:"), "{message}");
-    assert!(r.body["title"].as_str().unwrap_or("").contains("at 2:"), "{}", r.text);
+    assert!(
+        r.body["title"].as_str().unwrap_or("").contains("at 2:"),
+        "{}",
+        r.text
+    );
 }
 
 #[tokio::test]
@@ -297,7 +304,11 @@ async fn invalid_overwrites_are_refused_and_change_nothing() {
             422,
             "UPAPI-113003-422",
         ),
-        (json!({"expression": {"value": "a = 1"}}), 400, "UPAPI-113001-400"),
+        (
+            json!({"expression": {"value": "a = 1"}}),
+            400,
+            "UPAPI-113001-400",
+        ),
     ];
     for (body, status, code) in cases {
         let r = api.req("PATCH", &path).json(body).send().await;
@@ -356,8 +367,14 @@ async fn list_pages_sorts_and_filters() {
         json!({"totalCount": 3, "totalPages": 2, "sortField": "creationTime", "sort": "asc",
                "pageSize": 2, "limit": 2, "start": 0, "next": 2})
     );
-    let next = r.body["link"]["next"].as_str().expect("link.next").to_owned();
-    assert_eq!(next, "/segment/definitions?start=2&limit=2&sort=creationTime:asc");
+    let next = r.body["link"]["next"]
+        .as_str()
+        .expect("link.next")
+        .to_owned();
+    assert_eq!(
+        next,
+        "/segment/definitions?start=2&limit=2&sort=creationTime:asc"
+    );
     let r = api.get(&next).await;
     assert_definition_list(&r.body);
     assert_eq!(names(&r.body), ["b"]);
@@ -366,7 +383,9 @@ async fn list_pages_sorts_and_filters() {
     let r = api.get("/segment/definitions?page=1&limit=2").await;
     assert_eq!(names(&r.body), ["b"], "page is a 0-based page number");
 
-    let r = api.get("/data/core/ups/segment/definitions?sort=name:desc&limit=1").await;
+    let r = api
+        .get("/data/core/ups/segment/definitions?sort=name:desc&limit=1")
+        .await;
     assert_definition_list(&r.body);
     assert_eq!(names(&r.body), ["c"]);
     assert_eq!(
@@ -402,7 +421,10 @@ async fn bad_list_queries_are_400() {
         ("sort=name:up", "sort"),
         ("start=1&page=1", "page"),
         ("evaluationInfo.batch=true", "evaluationInfo.batch"),
-        ("evaluationInfo.batch.enabled=yes", "evaluationInfo.batch.enabled"),
+        (
+            "evaluationInfo.batch.enabled=yes",
+            "evaluationInfo.batch.enabled",
+        ),
         ("limit=1&limit=2", "limit"),
     ] {
         let r = api.get(&format!("/segment/definitions?{query}")).await;
@@ -444,7 +466,12 @@ async fn bulk_get_answers_207_with_one_entry_per_id() {
         assert_eq!(missing["requestId"], "bulk-1");
         let entry = &missing["errors"]["404"][0];
         assert_eq!(entry["code"], "UPAPI-113000-404");
-        assert!(entry["message"].as_str().unwrap_or("").contains("missing-id"));
+        assert!(
+            entry["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("missing-id")
+        );
     }
 }
 
@@ -506,8 +533,11 @@ async fn conversion_turns_text_into_json_and_back() {
     assert_eq!(tree["fnName"], "=");
 
     let back = api
-        .post("/segment/conversion", json!({"name": "back", "expression": r.body["expression"],
-                                            "schema": {"name": "_xdm.context.profile"}}))
+        .post(
+            "/segment/conversion",
+            json!({"name": "back", "expression": r.body["expression"],
+                                            "schema": {"name": "_xdm.context.profile"}}),
+        )
         .await;
     assert_eq!(back.status, StatusCode::OK, "{}", back.text);
     assert_definition(&back.body);

@@ -38,15 +38,87 @@ async fn credentials_are_checked_with_aep_gateway_codes() {
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.text);
 
     let cases = [
-        (None, Some(CLIENT), Some(ORG), "prod", 403, "403010", "UPAPI-113752-403"),
-        (Some("Bearer nope"), Some(CLIENT), Some(ORG), "prod", 401, "401013", "UPAPI-113006-401"),
-        (Some("Basic abc"), Some(CLIENT), Some(ORG), "prod", 401, "401013", "UPAPI-113006-401"),
-        (Some(bearer.as_str()), None, Some(ORG), "prod", 403, "403000", "UPAPI-113752-403"),
-        (Some(bearer.as_str()), Some("other"), Some(ORG), "prod", 403, "403003", "UPAPI-113752-403"),
-        (Some(bearer.as_str()), Some(CLIENT), None, "prod", 400, "400003", "UPAPI-113001-400"),
-        (Some(bearer.as_str()), Some(CLIENT), Some("X@AdobeOrg"), "prod", 403, "403025", "UPAPI-113752-403"),
-        (Some(bearer.as_str()), Some(CLIENT), Some(ORG), "dev", 403, "403025", "UPAPI-113752-403"),
-        (Some(bearer.as_str()), Some(CLIENT), Some(ORG), "Prod", 400, "400003", "UPAPI-113001-400"),
+        (
+            None,
+            Some(CLIENT),
+            Some(ORG),
+            "prod",
+            403,
+            "403010",
+            "UPAPI-113752-403",
+        ),
+        (
+            Some("Bearer nope"),
+            Some(CLIENT),
+            Some(ORG),
+            "prod",
+            401,
+            "401013",
+            "UPAPI-113006-401",
+        ),
+        (
+            Some("Basic abc"),
+            Some(CLIENT),
+            Some(ORG),
+            "prod",
+            401,
+            "401013",
+            "UPAPI-113006-401",
+        ),
+        (
+            Some(bearer.as_str()),
+            None,
+            Some(ORG),
+            "prod",
+            403,
+            "403000",
+            "UPAPI-113752-403",
+        ),
+        (
+            Some(bearer.as_str()),
+            Some("other"),
+            Some(ORG),
+            "prod",
+            403,
+            "403003",
+            "UPAPI-113752-403",
+        ),
+        (
+            Some(bearer.as_str()),
+            Some(CLIENT),
+            None,
+            "prod",
+            400,
+            "400003",
+            "UPAPI-113001-400",
+        ),
+        (
+            Some(bearer.as_str()),
+            Some(CLIENT),
+            Some("X@AdobeOrg"),
+            "prod",
+            403,
+            "403025",
+            "UPAPI-113752-403",
+        ),
+        (
+            Some(bearer.as_str()),
+            Some(CLIENT),
+            Some(ORG),
+            "dev",
+            403,
+            "403025",
+            "UPAPI-113752-403",
+        ),
+        (
+            Some(bearer.as_str()),
+            Some(CLIENT),
+            Some(ORG),
+            "Prod",
+            400,
+            "400003",
+            "UPAPI-113001-400",
+        ),
     ];
     for (authorization, api_key, org, sandbox, status, gateway, aep) in cases {
         let mut req = api
@@ -65,7 +137,12 @@ async fn credentials_are_checked_with_aep_gateway_codes() {
         }
         let r = req.send().await;
         r.assert_error(status, aep);
-        assert_eq!(r.body["errors"][status.to_string()][0]["code"], gateway, "{}", r.text);
+        assert_eq!(
+            r.body["errors"][status.to_string()][0]["code"],
+            gateway,
+            "{}",
+            r.text
+        );
         assert_eq!(r.body["error_code"], gateway, "shape (a) field: {}", r.text);
         assert!(r.body["message"].is_string());
     }
@@ -75,7 +152,10 @@ async fn credentials_are_checked_with_aep_gateway_codes() {
         .header("x-api-key", CLIENT)
         .send()
         .await;
-    assert_eq!(r.body["page"]["totalCount"], 0, "no refused create was written");
+    assert_eq!(
+        r.body["page"]["totalCount"], 0,
+        "no refused create was written"
+    );
 }
 
 #[tokio::test]
@@ -120,7 +200,12 @@ async fn request_ids_are_echoed_or_made() {
 #[tokio::test]
 async fn unknown_paths_and_methods() {
     let api = TestApi::new().await;
-    for path in ["/nope", "/data/core/ups/nope", "/segment/definition", "/data/core/ups"] {
+    for path in [
+        "/nope",
+        "/data/core/ups/nope",
+        "/segment/definition",
+        "/data/core/ups",
+    ] {
         let r = api.get(path).await;
         let message = r.assert_error(404, "UPAPI-113000-404");
         assert!(message.contains(path), "{message}");
@@ -133,7 +218,10 @@ async fn unknown_paths_and_methods() {
     ] {
         let r = api.req(method, path).send().await;
         let message = r.assert_error(405, "UPAPI-113000-404");
-        assert!(message.contains(method) && message.contains(path), "{message}");
+        assert!(
+            message.contains(method) && message.contains(path),
+            "{message}"
+        );
     }
 }
 
@@ -147,7 +235,10 @@ async fn bodies_must_be_json_sent_as_json() {
         .send()
         .await;
     let message = r.assert_error(400, "UPAPI-113001-400");
-    assert!(message.starts_with("Content-Type: a valid content-type"), "{message}");
+    assert!(
+        message.starts_with("Content-Type: a valid content-type"),
+        "{message}"
+    );
     let r = api
         .req("POST", "/segment/definitions")
         .header("content-type", "text/plain")
@@ -169,7 +260,10 @@ async fn bodies_must_be_json_sent_as_json() {
         .send()
         .await;
     r.assert_error(400, "UPAPI-113001-400");
-    assert_eq!(api.get("/segment/definitions").await.body["page"]["totalCount"], 0);
+    assert_eq!(
+        api.get("/segment/definitions").await.body["page"]["totalCount"],
+        0
+    );
 }
 
 #[tokio::test]
@@ -188,10 +282,16 @@ async fn bodies_over_the_limit_are_413() {
         .await;
     r.assert_error(413, "UPAPI-113007-429");
     let r = api
-        .post("/profiles", json!([{"identityMap": {"Email": [{"id": long}]}}]))
+        .post(
+            "/profiles",
+            json!([{"identityMap": {"Email": [{"id": long}]}}]),
+        )
         .await;
     r.assert_error(413, "UPAPI-113007-429");
-    assert_eq!(api.get("/segment/definitions").await.body["page"]["totalCount"], 0);
+    assert_eq!(
+        api.get("/segment/definitions").await.body["page"]["totalCount"],
+        0
+    );
     assert_eq!(api.get("/profiles").await.body["_page"]["totalCount"], 0);
 }
 

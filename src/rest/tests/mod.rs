@@ -6,6 +6,7 @@ mod definitions;
 mod errors;
 mod openapi;
 mod profiles;
+mod served;
 
 use std::sync::Arc;
 
@@ -145,7 +146,9 @@ impl Req<'_> {
     }
 
     pub async fn send(self) -> Resp {
-        let mut builder = Request::builder().method(self.method.as_str()).uri(&self.path);
+        let mut builder = Request::builder()
+            .method(self.method.as_str())
+            .uri(&self.path);
         for (n, v) in &self.headers {
             builder = builder.header(n, v);
         }

@@ -60,7 +60,9 @@ fn yaml_key(k: serde_norway::Value) -> String {
 /// `nullable: true` (OpenAPI) -> `type: [T, "null"]` (JSON Schema), everywhere.
 fn openapi_to_json_schema(v: Value) -> Value {
     match v {
-        Value::Array(items) => Value::Array(items.into_iter().map(openapi_to_json_schema).collect()),
+        Value::Array(items) => {
+            Value::Array(items.into_iter().map(openapi_to_json_schema).collect())
+        }
         Value::Object(map) => {
             let nullable = map.get("nullable") == Some(&Value::Bool(true));
             let mut out: Map<String, Value> = map
@@ -118,8 +120,8 @@ pub fn request_schema(path: &str, method: &str) -> Value {
 
 /// The named examples of a request body.
 pub fn request_examples(path: &str, method: &str) -> Vec<(String, Value)> {
-    let examples = &SPEC["paths"][path][method]["requestBody"]["content"]["application/json"]
-        ["examples"];
+    let examples =
+        &SPEC["paths"][path][method]["requestBody"]["content"]["application/json"]["examples"];
     examples
         .as_object()
         .map(|m| {
@@ -135,7 +137,8 @@ pub fn request_examples(path: &str, method: &str) -> Vec<(String, Value)> {
 pub fn assert_valid(schema: &Value, instance: &Value, what: &str) {
     assert!(!schema.is_null(), "no schema for {what}");
     let doc = with_components(schema);
-    let validator = jsonschema::draft4::new(&doc).unwrap_or_else(|e| panic!("schema of {what}: {e}"));
+    let validator =
+        jsonschema::draft4::new(&doc).unwrap_or_else(|e| panic!("schema of {what}: {e}"));
     let errors: Vec<String> = validator
         .iter_errors(instance)
         .map(|e| format!("{} at {}", e, e.instance_path()))
@@ -152,7 +155,11 @@ pub fn assert_valid(schema: &Value, instance: &Value, what: &str) {
 /// openness).
 #[track_caller]
 pub fn assert_definition(instance: &Value) {
-    assert_valid(&component("SegmentDefinition"), instance, "SegmentDefinition");
+    assert_valid(
+        &component("SegmentDefinition"),
+        instance,
+        "SegmentDefinition",
+    );
     let known = &SPEC["components"]["schemas"]["SegmentDefinition"]["properties"];
     for key in instance.as_object().expect("an object").keys() {
         assert!(
@@ -278,9 +285,13 @@ fn the_schemas_reject_what_they_should() {
     let doc = with_components(&component("SegmentDefinition"));
     let validator = jsonschema::draft4::new(&doc).expect("schema");
     assert!(!validator.is_valid(&bad));
-    assert!(!jsonschema::draft4::new(&with_components(&error_schema()))
-        .expect("schema")
-        .is_valid(&json!({"requestId": "r", "errors": {}, "type": "x", "title": "t", "status": 400})));
+    assert!(
+        !jsonschema::draft4::new(&with_components(&error_schema()))
+            .expect("schema")
+            .is_valid(
+                &json!({"requestId": "r", "errors": {}, "type": "x", "title": "t", "status": 400})
+            )
+    );
     // nullable is translated.
     let schema = openapi_to_json_schema(json!({"type": "string", "nullable": true}));
     assert_eq!(schema, json!({"type": ["string", "null"]}));

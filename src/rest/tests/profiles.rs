@@ -40,17 +40,28 @@ async fn upserting_profiles_reports_each_record() {
     let r = api
         .post(
             "/data/core/ups/profiles",
-            json!([person("ann@example.com", "Paris"), person("bob@example.com", "Oslo")]),
+            json!([
+                person("ann@example.com", "Paris"),
+                person("bob@example.com", "Oslo")
+            ]),
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    assert_eq!(r.body["summary"], json!({"created": 2, "updated": 0, "duplicate": 0, "failed": 0}));
+    assert_eq!(
+        r.body["summary"],
+        json!({"created": 2, "updated": 0, "duplicate": 0, "failed": 0})
+    );
     assert_eq!(r.body["results"][0]["index"], 0);
     assert_eq!(r.body["results"][0]["status"], "created");
-    let ann = r.body["results"][0]["profileId"].as_str().expect("id").to_owned();
+    let ann = r.body["results"][0]["profileId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
 
     // One object is a batch of one; a later record updates the profile.
-    let r = api.post("/profiles", person("ann@example.com", "Lyon")).await;
+    let r = api
+        .post("/profiles", person("ann@example.com", "Lyon"))
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body["results"][0]["status"], "updated");
     assert_eq!(r.body["results"][0]["profileId"], ann.as_str());
@@ -75,11 +86,18 @@ async fn a_bad_record_is_refused_alone_with_207() {
     let r = api
         .req("POST", "/profiles")
         .header("x-request-id", "ingest-7")
-        .json(json!([person("ann@example.com", "Paris"), bad, "not a record"]))
+        .json(json!([
+            person("ann@example.com", "Paris"),
+            bad,
+            "not a record"
+        ]))
         .send()
         .await;
     assert_eq!(r.status, StatusCode::MULTI_STATUS, "{}", r.text);
-    assert_eq!(r.body["summary"], json!({"created": 1, "updated": 0, "duplicate": 0, "failed": 2}));
+    assert_eq!(
+        r.body["summary"],
+        json!({"created": 1, "updated": 0, "duplicate": 0, "failed": 2})
+    );
     let failed = &r.body["results"][1];
     assert_eq!(failed["index"], 1);
     assert_eq!(failed["status"], "failed");
@@ -87,7 +105,10 @@ async fn a_bad_record_is_refused_alone_with_207() {
     let entry = &failed["errors"]["400"][0];
     assert_eq!(entry["code"], "UPAPI-113001-400");
     assert!(
-        entry["message"].as_str().unwrap_or("").starts_with("identityMap.Email[0].id"),
+        entry["message"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("identityMap.Email[0].id"),
         "{entry}"
     );
     assert_eq!(r.body["results"][2]["status"], "failed");
@@ -123,20 +144,30 @@ async fn whole_batch_refusals_write_nothing() {
 #[tokio::test]
 async fn events_attach_to_profiles_and_repeat_as_duplicates() {
     let api = TestApi::new().await;
-    api.post("/profiles", person("ann@example.com", "Paris")).await;
+    api.post("/profiles", person("ann@example.com", "Paris"))
+        .await;
     let r = api
         .post(
             "/events",
-            json!([event("e1", "ann@example.com"), event("e2", "new@example.com")]),
+            json!([
+                event("e1", "ann@example.com"),
+                event("e2", "new@example.com")
+            ]),
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    assert_eq!(r.body["summary"], json!({"created": 1, "updated": 1, "duplicate": 0, "failed": 0}));
+    assert_eq!(
+        r.body["summary"],
+        json!({"created": 1, "updated": 1, "duplicate": 0, "failed": 0})
+    );
     let r = api.post("/events", event("e1", "ann@example.com")).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body["results"][0]["status"], "duplicate");
     let r = api
-        .post("/events", json!({"_id": "e3", "identityMap": {"Email": [{"id": "a"}]}}))
+        .post(
+            "/events",
+            json!({"_id": "e3", "identityMap": {"Email": [{"id": "a"}]}}),
+        )
         .await;
     assert_eq!(r.status, StatusCode::MULTI_STATUS, "{}", r.text);
     assert!(
@@ -147,7 +178,9 @@ async fn events_attach_to_profiles_and_repeat_as_duplicates() {
         "{}",
         r.text
     );
-    let r = api.get("/profiles?namespace=Email&id=ann@example.com").await;
+    let r = api
+        .get("/profiles?namespace=Email&id=ann@example.com")
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body["eventCount"], 1);
 }
@@ -158,7 +191,11 @@ async fn lookups_lists_and_deletes() {
     let r = api
         .post(
             "/profiles",
-            json!([person("a@x.com", "A"), person("b@x.com", "B"), person("c@x.com", "C")]),
+            json!([
+                person("a@x.com", "A"),
+                person("b@x.com", "B"),
+                person("c@x.com", "C")
+            ]),
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
@@ -178,7 +215,10 @@ async fn lookups_lists_and_deletes() {
     assert_eq!(r.body["children"].as_array().map(Vec::len), Some(2));
     assert_eq!(r.body["_page"]["totalCount"], 3);
     assert_eq!(r.body["_page"]["pageSize"], 2);
-    let next = r.body["_links"]["next"]["href"].as_str().expect("next").to_owned();
+    let next = r.body["_links"]["next"]["href"]
+        .as_str()
+        .expect("next")
+        .to_owned();
     assert!(next.starts_with("/data/core/ups/profiles?start="), "{next}");
     let r = api.get(&next).await;
     assert_eq!(r.body["children"].as_array().map(Vec::len), Some(1));
@@ -223,12 +263,23 @@ async fn lookups_lists_and_deletes() {
 #[tokio::test]
 async fn memberships_show_on_profiles_and_member_lists() {
     let api = TestApi::new().await;
-    let seg = api.create_definition("Paris", r#"homeAddress.city = "Paris""#).await;
-    let r = api
-        .post("/profiles", json!([person("a@x.com", "Paris"), person("b@x.com", "Oslo")]))
+    let seg = api
+        .create_definition("Paris", r#"homeAddress.city = "Paris""#)
         .await;
-    let a = r.body["results"][0]["profileId"].as_str().expect("a").to_owned();
-    let b = r.body["results"][1]["profileId"].as_str().expect("b").to_owned();
+    let r = api
+        .post(
+            "/profiles",
+            json!([person("a@x.com", "Paris"), person("b@x.com", "Oslo")]),
+        )
+        .await;
+    let a = r.body["results"][0]["profileId"]
+        .as_str()
+        .expect("a")
+        .to_owned();
+    let b = r.body["results"][1]["profileId"]
+        .as_str()
+        .expect("b")
+        .to_owned();
     let write = |profile: &str, status| MembershipWrite {
         profile_id: profile.to_owned(),
         segment_id: seg.clone(),
@@ -240,7 +291,10 @@ async fn memberships_show_on_profiles_and_member_lists() {
         .replace_memberships(
             &Tenant::new(super::ORG, "prod"),
             std::slice::from_ref(&seg),
-            &[write(&a, MembershipStatus::Realized), write(&b, MembershipStatus::Exited)],
+            &[
+                write(&a, MembershipStatus::Realized),
+                write(&b, MembershipStatus::Exited),
+            ],
         )
         .await
         .expect("memberships");
@@ -258,9 +312,14 @@ async fn memberships_show_on_profiles_and_member_lists() {
     assert_eq!(r.body["_page"]["totalCount"], 1, "current members only");
     assert_eq!(r.body["children"][0]["profileId"], a.as_str());
     assert_eq!(r.body["children"][0]["status"], "realized");
-    let r = api.get(&format!("{path}?status=exited,realized&limit=1")).await;
+    let r = api
+        .get(&format!("{path}?status=exited,realized&limit=1"))
+        .await;
     assert_eq!(r.body["_page"]["totalCount"], 2);
-    let next = r.body["_links"]["next"]["href"].as_str().expect("next").to_owned();
+    let next = r.body["_links"]["next"]["href"]
+        .as_str()
+        .expect("next")
+        .to_owned();
     assert!(next.contains("status=exited,realized"), "{next}");
     let r = api.get(&next).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
@@ -282,7 +341,10 @@ async fn memberships_show_on_profiles_and_member_lists() {
 async fn profiles_of_another_tenant_are_not_found() {
     let api = TestApi::new().await;
     let r = api.post("/profiles", person("a@x.com", "Paris")).await;
-    let id = r.body["results"][0]["profileId"].as_str().expect("id").to_owned();
+    let id = r.body["results"][0]["profileId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
     for (org, sandbox) in [(OTHER_ORG, "prod"), (super::ORG, "dev")] {
         let send = |method: &str, p: &str| api.req(method, p).org(org).sandbox(sandbox);
         send("GET", &format!("/profiles/{id}"))
