@@ -29,3 +29,4 @@ pub use profile::{
     ExperienceEvent, Identity, Membership, Profile, ProfileListQuery, ProfileLookup, RecordOutcome,
     RecordResult, RecordStatus,
 };
+pub use profiles::ProfileService;

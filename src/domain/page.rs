@@ -52,7 +52,7 @@ pub fn encode_token(scope: &str, position: &str) -> String {
 /// `page_token`.
 pub fn decode_token(scope: &str, token: &str) -> Result<String, Error> {
     let bad = || Error::invalid("page_token", "not a page token of this list");
-    if token.len() % 2 != 0 || !token.is_ascii() {
+    if !token.len().is_multiple_of(2) || !token.is_ascii() {
         return Err(bad());
     }
     let bytes = (0..token.len())

@@ -21,7 +21,9 @@ use serde_json::{Map, Value};
 use tracing::instrument;
 
 use super::entity::{event, identity, membership, profile};
-use super::{Backend, Store, db_error, finish, is_unique_violation, record_tenant};
+use super::{
+    Backend, Store, db_error, finish, is_transient_conflict, is_unique_violation, record_tenant,
+};
 use crate::context::Tenant;
 use crate::domain::ingest::{
     EventRecord, IdentityEntry, IngestRecord, ProfileRecord, ProfileState,
@@ -50,6 +52,16 @@ impl From<Error> for RecordError {
 fn conflict_or_db(e: DbErr, what: &str) -> RecordError {
     if is_unique_violation(&e) {
         RecordError::Conflict(format!("concurrent write of the same {what}"))
+    } else {
+        record_db_error(e)
+    }
+}
+
+/// A statement failure inside a record: a deadlock or serialization failure (PostgreSQL picked
+/// this transaction as the victim of a concurrent one) can be retried, the rest cannot.
+fn record_db_error(e: DbErr) -> RecordError {
+    if is_transient_conflict(&e) {
+        RecordError::Conflict(format!("concurrent transaction conflict: {e}"))
     } else {
         RecordError::Refused(db_error(e))
     }
@@ -166,7 +178,7 @@ impl Store {
             .filter(event::Column::EventId.eq(&rec.event_id))
             .one(conn)
             .await
-            .map_err(db_error)?;
+            .map_err(record_db_error)?;
         if let Some(e) = existing {
             return Ok(RecordOutcome {
                 profile_id: e.profile_id,
@@ -254,7 +266,7 @@ impl Store {
         conn: &DatabaseTransaction,
         tenant: &Tenant,
         ids: &BTreeSet<String>,
-    ) -> Result<Vec<ProfileState>, Error> {
+    ) -> Result<Vec<ProfileState>, RecordError> {
         let mut q = profile::Entity::find()
             .filter(profile::Column::Org.eq(&tenant.org))
             .filter(profile::Column::Sandbox.eq(&tenant.sandbox))
@@ -266,9 +278,9 @@ impl Store {
         }
         q.all(conn)
             .await
-            .map_err(db_error)?
+            .map_err(record_db_error)?
             .into_iter()
-            .map(state_of)
+            .map(|m| state_of(m).map_err(RecordError::Refused))
             .collect()
     }
 }
@@ -292,7 +304,7 @@ async fn find_identities(
     conn: &DatabaseTransaction,
     tenant: &Tenant,
     identities: &[IdentityEntry],
-) -> Result<Vec<identity::Model>, Error> {
+) -> Result<Vec<identity::Model>, RecordError> {
     let mut any = Condition::any();
     for e in identities {
         any = any.add(
@@ -307,7 +319,7 @@ async fn find_identities(
         .filter(any)
         .all(conn)
         .await
-        .map_err(db_error)
+        .map_err(record_db_error)
 }
 
 /// Moves everything of profile `from` to profile `to` and deletes `from`.
@@ -316,7 +328,7 @@ async fn move_profile(
     tenant: &Tenant,
     from: &str,
     to: &str,
-) -> Result<(), Error> {
+) -> Result<(), RecordError> {
     identity::Entity::update_many()
         .col_expr(identity::Column::ProfileId, Expr::value(to))
         .filter(identity::Column::Org.eq(&tenant.org))
@@ -324,7 +336,7 @@ async fn move_profile(
         .filter(identity::Column::ProfileId.eq(from))
         .exec(conn)
         .await
-        .map_err(db_error)?;
+        .map_err(record_db_error)?;
     event::Entity::update_many()
         .col_expr(event::Column::ProfileId, Expr::value(to))
         .filter(event::Column::Org.eq(&tenant.org))
@@ -332,21 +344,21 @@ async fn move_profile(
         .filter(event::Column::ProfileId.eq(from))
         .exec(conn)
         .await
-        .map_err(db_error)?;
+        .map_err(record_db_error)?;
     membership::Entity::delete_many()
         .filter(membership::Column::Org.eq(&tenant.org))
         .filter(membership::Column::Sandbox.eq(&tenant.sandbox))
         .filter(membership::Column::ProfileId.eq(from))
         .exec(conn)
         .await
-        .map_err(db_error)?;
+        .map_err(record_db_error)?;
     profile::Entity::delete_many()
         .filter(profile::Column::Org.eq(&tenant.org))
         .filter(profile::Column::Sandbox.eq(&tenant.sandbox))
         .filter(profile::Column::Id.eq(from))
         .exec(conn)
         .await
-        .map_err(db_error)?;
+        .map_err(record_db_error)?;
     Ok(())
 }
 
@@ -391,7 +403,7 @@ async fn write_profile(
             .filter(profile::Column::Id.eq(&state.id))
             .exec(conn)
             .await
-            .map_err(db_error)?;
+            .map_err(record_db_error)?;
     }
     Ok(())
 }

@@ -14,7 +14,7 @@ use std::time::Duration;
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, SqlErr, Statement,
+    DbErr, RuntimeErr, SqlErr, Statement,
 };
 use sea_orm_migration::MigratorTrait;
 use tracing::instrument;
@@ -76,7 +76,7 @@ impl Store {
             create_sqlite_dir(url)?;
             options
                 .max_connections(1)
-                .map_sqlx_sqlite_opts(|o| sqlite_tuning(o));
+                .map_sqlx_sqlite_opts(sqlite_tuning);
         } else {
             options.max_connections(16);
         }
@@ -173,6 +173,20 @@ pub(crate) fn db_error(e: DbErr) -> Error {
 /// Whether `e` is a unique-key violation (a concurrent insert of the same key).
 pub(crate) fn is_unique_violation(e: &DbErr) -> bool {
     matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+}
+
+/// Whether `e` is a deadlock (`40P01`) or serialization failure (`40001`): the statement lost a
+/// race with a concurrent transaction and may succeed when tried again.
+pub(crate) fn is_transient_conflict(e: &DbErr) -> bool {
+    let (DbErr::Exec(RuntimeErr::SqlxError(inner)) | DbErr::Query(RuntimeErr::SqlxError(inner))) =
+        e
+    else {
+        return false;
+    };
+    match inner.as_database_error().and_then(|d| d.code()) {
+        Some(code) => code == "40P01" || code == "40001",
+        None => false,
+    }
 }
 
 /// Ends a transaction: commits on `Ok`, rolls back on `Err`. The rollback is awaited, so no

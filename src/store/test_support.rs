@@ -130,7 +130,7 @@ macro_rules! store_tests {
     ($($name:ident),* $(,)?) => {
         mod on_sqlite {
             $(
-                #[tokio::test]
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     let db = $crate::store::test_support::TestDb::sqlite().await;
                     super::$name(&db.store).await;
@@ -139,7 +139,7 @@ macro_rules! store_tests {
         }
         mod on_postgres {
             $(
-                #[tokio::test]
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     if let Some(db) = $crate::store::test_support::TestDb::postgres().await {
                         super::$name(&db.store).await;

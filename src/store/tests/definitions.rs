@@ -48,7 +48,7 @@ async fn round_trip_and_isolation(store: &Store) {
         assert!(nf(store.delete_definition(&other, &d.id).await));
         assert!(
             store
-                .get_definitions(&other, &[d.id.clone()])
+                .get_definitions(&other, std::slice::from_ref(&d.id))
                 .await
                 .unwrap()
                 .is_empty()
@@ -67,7 +67,7 @@ async fn round_trip_and_isolation(store: &Store) {
         assert!(page.is_empty() && total == 0);
         assert_eq!(
             store
-                .missing_definition_ids(&other, &[d.id.clone()])
+                .missing_definition_ids(&other, std::slice::from_ref(&d.id))
                 .await
                 .unwrap(),
             vec![d.id.clone()]
