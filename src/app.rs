@@ -28,11 +28,14 @@ use tonic_health::pb::health_server::{Health, HealthServer};
 
 use crate::auth::{AuthSetupError, Authenticator};
 use crate::config::Settings;
+use crate::domain::DefinitionService;
 use crate::domain::profiles::ProfileService;
 use crate::error::Error;
+use crate::grpc::definitions::SegmentDefinitionApi;
 use crate::grpc::layer::RequestContextLayer;
 use crate::grpc::pb;
 use crate::grpc::pb::profile_service_server::ProfileServiceServer;
+use crate::grpc::pb::segment_definition_service_server::SegmentDefinitionServiceServer;
 use crate::grpc::profiles::ProfileApi;
 use crate::health::{self, DatabaseProbe};
 use crate::store::Store;
@@ -85,6 +88,7 @@ pub enum ServeError {
 pub struct App {
     settings: Settings,
     store: Store,
+    definitions: DefinitionService,
     profiles: ProfileService,
     auth: Arc<Authenticator>,
 }
@@ -106,6 +110,7 @@ impl App {
             .await
             .map_err(StartupError::Database)?;
         Ok(App {
+            definitions: DefinitionService::new(store.clone()),
             profiles: ProfileService::new(store.clone()),
             store,
             auth: Arc::new(auth),
@@ -119,6 +124,10 @@ impl App {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    pub fn definitions(&self) -> &DefinitionService {
+        &self.definitions
     }
 
     pub fn profiles(&self) -> &ProfileService {
@@ -202,6 +211,8 @@ impl App {
             tonic_reflection::server::Builder::configure()
                 .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
                 .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+                // google.rpc error details, so grpcurl can print ErrorInfo and BadRequest.
+                .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
         };
         let reflection_v1 = reflection()
             .build_v1()
@@ -214,11 +225,16 @@ impl App {
             self.settings.limits.max_batch_records,
         ))
         .max_decoding_message_size(limit);
+        let definitions = SegmentDefinitionServiceServer::new(SegmentDefinitionApi::new(
+            self.definitions.clone(),
+        ))
+        .max_decoding_message_size(limit);
         Ok(Server::builder()
             .layer(RequestContextLayer::new(self.auth.clone()))
             .add_service(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
+            .add_service(definitions)
             .add_service(profiles)
             .serve_with_incoming_shutdown(incoming, signal))
     }
@@ -226,7 +242,10 @@ impl App {
 
 /// The names health is reported under (besides the whole server, `""`).
 fn service_names() -> Vec<&'static str> {
-    vec![ProfileServiceServer::<ProfileApi>::NAME]
+    vec![
+        SegmentDefinitionServiceServer::<SegmentDefinitionApi>::NAME,
+        ProfileServiceServer::<ProfileApi>::NAME,
+    ]
 }
 
 fn serving_status(serving: bool) -> tonic_health::ServingStatus {

@@ -111,19 +111,19 @@ impl AuthError {
         }
     }
 
-    /// A stable machine-readable reason (gRPC `ErrorInfo.reason`).
+    /// A stable snake_case reason (gRPC `ErrorInfo.reason`), in the style of the error catalogue.
     pub fn reason(&self) -> &'static str {
         match self {
-            AuthError::MissingToken => "TOKEN_MISSING",
-            AuthError::MalformedToken => "TOKEN_MALFORMED",
-            AuthError::InvalidToken(_) => "TOKEN_INVALID",
-            AuthError::ExpiredToken => "TOKEN_EXPIRED",
-            AuthError::MissingApiKey => "API_KEY_MISSING",
-            AuthError::ApiKeyMismatch => "API_KEY_MISMATCH",
-            AuthError::MissingOrg => "ORG_HEADER_MISSING",
-            AuthError::InvalidHeader { .. } => "HEADER_INVALID",
-            AuthError::OrgNotAllowed(_) => "ORG_NOT_ALLOWED",
-            AuthError::SandboxNotAllowed(_) => "SANDBOX_NOT_ALLOWED",
+            AuthError::MissingToken => "token_missing",
+            AuthError::MalformedToken => "token_malformed",
+            AuthError::InvalidToken(_) => "token_invalid",
+            AuthError::ExpiredToken => "token_expired",
+            AuthError::MissingApiKey => "api_key_missing",
+            AuthError::ApiKeyMismatch => "api_key_mismatch",
+            AuthError::MissingOrg => "org_header_missing",
+            AuthError::InvalidHeader { .. } => "header_invalid",
+            AuthError::OrgNotAllowed(_) => "org_not_allowed",
+            AuthError::SandboxNotAllowed(_) => "sandbox_not_allowed",
         }
     }
 }

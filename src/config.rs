@@ -522,7 +522,20 @@ impl Settings {
             },
             demo: layer.demo.unwrap_or(false),
         })
+        .and_then(check_batch_limit)
     }
+}
+
+/// The domain refuses larger batches whatever the setting says, so a larger setting is a mistake.
+fn check_batch_limit(settings: Settings) -> Result<Settings, ConfigError> {
+    let most = crate::domain::profile::MAX_BATCH_RECORDS;
+    if settings.limits.max_batch_records > most {
+        return Err(ConfigError::Invalid {
+            setting: "max_batch_records",
+            message: format!("at most {most}"),
+        });
+    }
+    Ok(settings)
 }
 
 fn validate_auth(layer: &Layer) -> Result<AuthSettings, ConfigError> {

@@ -26,13 +26,9 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-#[expect(
-    clippy::large_enum_variant,
-    reason = "parsed once at start-up; boxing would only complicate clap"
-)]
 enum Command {
     /// Run the service: gRPC (and REST) on loopback by default (the default command).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Check, convert and evaluate PQL expressions.
     #[command(subcommand)]
     Pql(cli::pql::PqlCommand),

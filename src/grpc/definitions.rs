@@ -69,8 +69,9 @@ impl segment_definition_service_server::SegmentDefinitionService for SegmentDefi
         request: Request<pb::CreateSegmentDefinitionRequest>,
     ) -> Result<Response<pb::CreateSegmentDefinitionResponse>, Status> {
         let ctx = request_context(&request)?;
-        let input =
-            DefinitionInput::try_from(required_definition(request.into_inner().segment_definition)?)?;
+        let input = DefinitionInput::try_from(required_definition(
+            request.into_inner().segment_definition,
+        )?)?;
         let saved = self.definitions.create(&ctx, input).await?;
         Ok(Response::new(pb::CreateSegmentDefinitionResponse {
             segment_definition: Some(definition_out(saved, &ctx.tenant)),
@@ -232,6 +233,8 @@ mod tests {
             ],
         };
         assert!(expression_finding(&mixed).is_none());
-        assert!(expression_finding(&Error::not_found(ResourceKind::SegmentDefinition, "x")).is_none());
+        assert!(
+            expression_finding(&Error::not_found(ResourceKind::SegmentDefinition, "x")).is_none()
+        );
     }
 }

@@ -5,6 +5,7 @@
 //! answer back. Errors become `tonic::Status` with rich details in one place ([`status`]).
 
 pub mod convert;
+pub mod definitions;
 pub mod layer;
 pub mod pb;
 pub mod profiles;
