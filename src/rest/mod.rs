@@ -60,7 +60,7 @@ impl RestState {
     /// The state of a built [`App`]: its services, its authenticator, its configured limits.
     pub fn from_app(app: &App) -> RestState {
         RestState {
-            definitions: DefinitionService::new(app.store().clone()),
+            definitions: app.definitions().clone(),
             profiles: app.profiles().clone(),
             auth: app.authenticator(),
             limits: app.settings().limits,
