@@ -21,8 +21,8 @@
 //! ```text
 //! query       = expr EOF ;
 //! expr        = or_expr ;
-//! or_expr     = and_expr { "or" and_expr } ;
-//! and_expr    = not_expr { "and" not_expr } ;
+//! or_expr     = and_expr { "or" and_expr } ;          (* a chain: one n-ary node *)
+//! and_expr    = not_expr { "and" not_expr } ;        (* a chain: one n-ary node *)
 //! not_expr    = ( "not" | "!" ) not_expr | cmp_expr ;                    (* D1.5 *)
 //! cmp_expr    = add_expr [ CMP add_expr                                    (* non-associative *)
 //!                        | ( "in" | "notIn" | "like" | "matches" ) add_expr
@@ -52,7 +52,7 @@
 //! aggregate   = AGG [ expr ] "over" var_decl { "," var_decl }
 //!             | AGG NAME "from" expr [ ( "where" | ":" ) expr ] { "," var_decl } ;  (* D6.3 *)
 //! AGG         = "sum" | "average" | "min" | "max" | "count" ;
-//!                             (* a keyword only before something that starts an expression *)
+//!          (* a keyword only where its `over` follows at its bracket level: see `lookahead` *)
 //! var_decl    = NAME "from" or_expr [ ( "where" | ":" ) expr ] ;     (* greedy where, D1.6 *)
 //!                                       (* "," continues the declarations only before NAME "from" *)
 //! occurs_spec = CMP INT UNIT DIRECTION time
