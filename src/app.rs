@@ -143,50 +143,13 @@ impl App {
     pub async fn start(self, rest: Option<RestGateway>) -> Result<RunningApp, StartupError> {
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let mut tasks = JoinSet::new();
-
         let grpc_listener = bind("gRPC", self.settings.grpc_addr).await?;
         let grpc_addr = local_addr("gRPC", &grpc_listener, self.settings.grpc_addr)?;
-        let rest_addr = match (self.settings.rest_addr, rest) {
-            (Some(addr), Some(gateway)) => {
-                let listener = bind("REST", addr).await?;
-                let bound = local_addr("REST", &listener, addr)?;
-                let router = gateway(&self).layer(axum::extract::DefaultBodyLimit::max(
-                    self.settings.limits.max_body_bytes,
-                ));
-                let signal = wait_for_shutdown(shutdown_rx.clone());
-                tasks.spawn(async move {
-                    axum::serve(listener, router)
-                        .with_graceful_shutdown(signal)
-                        .await
-                        .map_err(ServeError::Rest)
-                });
-                Some(bound)
-            }
-            (Some(addr), None) => {
-                tracing::info!(%addr, "no REST gateway in this build; REST is not served");
-                None
-            }
-            (None, _) => None,
-        };
-
-        let (reporter, health_service) = tonic_health::server::health_reporter();
-        let probe = DatabaseProbe::new(self.store.clone(), &self.settings.database_url);
-        // The first probe runs before the servers accept anything, so health starts truthful.
-        let serving = probe.check(Duration::from_secs(5)).await.is_ok();
-        health::report(&reporter, &service_names(), serving_status(serving)).await;
-        tasks.spawn({
-            let rx = shutdown_rx.clone();
-            let interval = self.settings.health_check_interval;
-            async move {
-                health::watch_database(probe, reporter, service_names(), interval, rx).await;
-                Ok(())
-            }
-        });
-
+        let rest_addr = self.spawn_rest(rest, &mut tasks, &shutdown_rx).await?;
+        let health_service = self.spawn_health_watch(&mut tasks, &shutdown_rx).await;
         let incoming = TcpIncoming::from(grpc_listener).with_nodelay(Some(true));
         let grpc = self.grpc_server(health_service, incoming, wait_for_shutdown(shutdown_rx))?;
         tasks.spawn(async move { grpc.await.map_err(ServeError::from) });
-
         Ok(RunningApp {
             grpc_addr,
             rest_addr,
@@ -194,6 +157,59 @@ impl App {
             tasks,
             store: self.store,
         })
+    }
+
+    /// Serves the REST gateway on `rest_addr` when both are there; returns the bound address.
+    async fn spawn_rest(
+        &self,
+        rest: Option<RestGateway>,
+        tasks: &mut JoinSet<Result<(), ServeError>>,
+        shutdown: &watch::Receiver<bool>,
+    ) -> Result<Option<SocketAddr>, StartupError> {
+        let (addr, gateway) = match (self.settings.rest_addr, rest) {
+            (Some(addr), Some(gateway)) => (addr, gateway),
+            (Some(addr), None) => {
+                tracing::info!(%addr, "no REST gateway in this build; REST is not served");
+                return Ok(None);
+            }
+            (None, _) => return Ok(None),
+        };
+        let listener = bind("REST", addr).await?;
+        let bound = local_addr("REST", &listener, addr)?;
+        let router = gateway(self).layer(axum::extract::DefaultBodyLimit::max(
+            self.settings.limits.max_body_bytes,
+        ));
+        let signal = wait_for_shutdown(shutdown.clone());
+        tasks.spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(signal)
+                .await
+                .map_err(ServeError::Rest)
+        });
+        Ok(Some(bound))
+    }
+
+    /// Probes the database once (so health starts truthful, before anything is accepted), then
+    /// keeps probing in the background; returns the health service to serve.
+    async fn spawn_health_watch(
+        &self,
+        tasks: &mut JoinSet<Result<(), ServeError>>,
+        shutdown: &watch::Receiver<bool>,
+    ) -> HealthServer<impl Health> {
+        let (reporter, health_service) = tonic_health::server::health_reporter();
+        let probe = DatabaseProbe::new(self.store.clone(), &self.settings.database_url);
+        let interval = self.settings.health_check_interval;
+        let serving = probe.check(health::probe_timeout(interval)).await.is_ok();
+        if !serving {
+            tracing::warn!("the database does not answer: health starts NOT_SERVING");
+        }
+        health::report(&reporter, &service_names(), health::status_of(serving)).await;
+        let rx = shutdown.clone();
+        tasks.spawn(async move {
+            health::watch_database(probe, reporter, service_names(), interval, serving, rx).await;
+            Ok(())
+        });
+        health_service
     }
 
     /// The gRPC server future: every service behind the request layer.
@@ -246,14 +262,6 @@ fn service_names() -> Vec<&'static str> {
         SegmentDefinitionServiceServer::<SegmentDefinitionApi>::NAME,
         ProfileServiceServer::<ProfileApi>::NAME,
     ]
-}
-
-fn serving_status(serving: bool) -> tonic_health::ServingStatus {
-    if serving {
-        tonic_health::ServingStatus::Serving
-    } else {
-        tonic_health::ServingStatus::NotServing
-    }
 }
 
 /// The servers of a started [`App`].

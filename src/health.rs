@@ -62,18 +62,23 @@ pub async fn report(reporter: &HealthReporter, services: &[&str], status: Servin
     }
 }
 
-/// Probes every `interval` until `shutdown` turns true, then reports NOT_SERVING so that traffic
-/// drains while in-flight calls finish.
+/// How long one probe may take for a given probing interval.
+pub fn probe_timeout(interval: Duration) -> Duration {
+    interval.clamp(Duration::from_secs(1), MAX_PROBE_TIMEOUT)
+}
+
+/// Probes every `interval` until `shutdown` turns true, reporting changes from the `serving`
+/// state already reported, then reports NOT_SERVING so that traffic drains while in-flight calls
+/// finish.
 pub async fn watch_database(
     probe: DatabaseProbe,
     reporter: HealthReporter,
     services: Vec<&'static str>,
     interval: Duration,
+    mut serving: bool,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let timeout = interval.clamp(Duration::from_secs(1), MAX_PROBE_TIMEOUT);
-    let mut serving = probe.check(timeout).await.is_ok();
-    report(&reporter, &services, status_of(serving)).await;
+    let timeout = probe_timeout(interval);
     loop {
         tokio::select! {
             _ = tokio::time::sleep(interval) => {}
@@ -95,7 +100,7 @@ pub async fn watch_database(
     report(&reporter, &services, ServingStatus::NotServing).await;
 }
 
-fn status_of(serving: bool) -> ServingStatus {
+pub fn status_of(serving: bool) -> ServingStatus {
     if serving {
         ServingStatus::Serving
     } else {

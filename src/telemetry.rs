@@ -1,6 +1,8 @@
 //! Logging setup: `tracing` to stdout, as text lines or JSON objects, filtered by the configured
-//! level. Request spans (`request{rpc org sandbox request_id}`) come from the gRPC layer; in JSON
-//! their fields are put on every event logged inside them.
+//! level. Request spans (`request{rpc org sandbox request_id}`) come from the gRPC layer; every
+//! event logged inside one carries them: in text as the span prefix, in JSON as `span` (the
+//! innermost) and `spans` (all of them, outermost first), so a domain event still shows its
+//! request id.
 
 use tracing_subscriber::EnvFilter;
 
@@ -20,7 +22,7 @@ pub fn init(format: LogFormat, filter: &str) -> Result<(), String> {
             .json()
             .flatten_event(true)
             .with_current_span(true)
-            .with_span_list(false)
+            .with_span_list(true)
             .try_init(),
     };
     installed.map_err(|e| e.to_string())

@@ -144,3 +144,158 @@ fn log_finished(response: &Response<Body>, started: Instant, public: bool) {
         tracing::info!(status = ?status, elapsed_ms, "finished");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+    use std::sync::{Arc, Mutex};
+
+    use tower::ServiceExt;
+
+    use super::*;
+    use crate::config::{AuthSettings, Secret, StaticToken};
+    use crate::context::RequestContext;
+
+    /// Log output captured by a test subscriber.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .map_err(|_| std::io::ErrorKind::Other)?
+                .extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn authenticator() -> Arc<Authenticator> {
+        let settings = AuthSettings {
+            static_tokens: vec![StaticToken {
+                token: Secret::new("tok"),
+                org: "ORG@AdobeOrg".into(),
+                client_id: "cli".into(),
+                sandboxes: vec!["prod".into()],
+            }],
+            ..AuthSettings::default()
+        };
+        Arc::new(Authenticator::from_settings(&settings).expect("auth"))
+    }
+
+    /// Runs one request through the layer around a service that records the context it saw.
+    fn run(
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> (Response<Body>, Option<RequestContext>, bool, String) {
+        let seen: Arc<Mutex<(Option<RequestContext>, bool)>> = Arc::default();
+        let inner = {
+            let seen = seen.clone();
+            tower::service_fn(move |req: Request<Body>| {
+                let seen = seen.clone();
+                async move {
+                    tracing::info!("inside the handler");
+                    if let Ok(mut s) = seen.lock() {
+                        *s = (req.extensions().get::<RequestContext>().cloned(), true);
+                    }
+                    Ok::<_, Infallible>(Response::new(Body::default()))
+                }
+            })
+        };
+        let service = RequestContextLayer::new(authenticator()).layer(inner);
+        let mut builder = Request::builder().uri(format!("http://localhost{path}"));
+        for (k, v) in headers {
+            builder = builder.header(*k, *v);
+        }
+        let request = builder.body(Body::default()).expect("request");
+        let logs = Captured::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer({
+                let logs = logs.clone();
+                move || logs.clone()
+            })
+            .with_ansi(false)
+            .finish();
+        let response = tracing::subscriber::with_default(subscriber, || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .expect("runtime");
+            runtime.block_on(service.oneshot(request))
+        })
+        .expect("infallible");
+        let (ctx, called) = seen.lock().expect("lock").clone();
+        let text = String::from_utf8(logs.0.lock().expect("lock").clone()).expect("utf-8");
+        (response, ctx, called, text)
+    }
+
+    fn header<'a>(response: &'a Response<Body>, name: &str) -> Option<&'a str> {
+        response.headers().get(name).and_then(|v| v.to_str().ok())
+    }
+
+    #[test]
+    fn authenticated_call_gets_context_span_and_request_id() {
+        let (response, ctx, called, logs) = run(
+            "/segmentation.v1.ProfileService/GetProfile",
+            &[
+                ("authorization", "Bearer tok"),
+                ("x-api-key", "cli"),
+                ("x-gw-ims-org-id", "ORG@AdobeOrg"),
+                ("x-request-id", "r-1"),
+            ],
+        );
+        assert!(called);
+        let ctx = ctx.expect("context attached");
+        assert_eq!(ctx.tenant.org, "ORG@AdobeOrg");
+        assert_eq!(ctx.request_id, "r-1");
+        assert_eq!(header(&response, "x-request-id"), Some("r-1"));
+        let handler_line = logs
+            .lines()
+            .find(|l| l.contains("inside the handler"))
+            .expect("handler logged");
+        for field in [
+            "rpc=/segmentation.v1.ProfileService/GetProfile",
+            "org=ORG@AdobeOrg",
+            "sandbox=prod",
+            "request_id=r-1",
+        ] {
+            assert!(
+                handler_line.contains(field),
+                "{field} missing in {handler_line}"
+            );
+        }
+        assert!(logs.contains("finished"), "{logs}");
+    }
+
+    #[test]
+    fn refused_call_never_reaches_the_service() {
+        let (response, _, called, logs) = run(
+            "/segmentation.v1.ProfileService/GetProfile",
+            &[("x-gw-ims-org-id", "ORG@AdobeOrg")],
+        );
+        assert!(!called);
+        assert_eq!(
+            header(&response, "grpc-status"),
+            Some((tonic::Code::Unauthenticated as i32).to_string().as_str())
+        );
+        let id = header(&response, "x-request-id").expect("generated id echoed");
+        assert!(uuid::Uuid::parse_str(id).is_ok());
+        assert!(logs.contains("token_missing"), "{logs}");
+    }
+
+    #[test]
+    fn health_and_reflection_are_public() {
+        for path in [
+            "/grpc.health.v1.Health/Check",
+            "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+            "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+        ] {
+            let (response, ctx, called, _) = run(path, &[]);
+            assert!(called, "{path}");
+            assert!(ctx.is_none());
+            assert!(header(&response, "grpc-status").is_none());
+        }
+    }
+}
