@@ -14,5 +14,6 @@ pub mod error;
 pub mod grpc;
 pub mod health;
 pub mod pql;
+pub mod rest;
 pub mod store;
 pub mod telemetry;

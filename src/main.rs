@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use segmentation::config::{ServeArgs, Settings};
-use segmentation::{app, telemetry};
+use segmentation::{app, rest, telemetry};
 
 mod cli;
 
@@ -65,7 +65,7 @@ fn run_serve(args: &ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(app::serve(settings, None)) {
+    match runtime.block_on(app::serve(settings, Some(rest::gateway))) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e}");
