@@ -4,9 +4,15 @@
 //! The PQL engine ([`pql`]) is the core every other part uses.
 #![forbid(unsafe_code)]
 
+pub mod app;
+pub mod auth;
+pub mod config;
 pub mod context;
 pub mod datagen;
 pub mod domain;
 pub mod error;
+pub mod grpc;
+pub mod health;
 pub mod pql;
 pub mod store;
+pub mod telemetry;

@@ -128,6 +128,7 @@ impl Expr {
                 f(lhs);
                 f(rhs);
             }
+            ExprKind::Logical { terms, .. } => terms.iter().for_each(f),
             ExprKind::Occurs { ts, spec } => {
                 f(ts);
                 spec.for_each_expr(f);
@@ -181,6 +182,7 @@ impl Expr {
                 f(lhs);
                 f(rhs);
             }
+            ExprKind::Logical { terms, .. } => terms.iter_mut().for_each(f),
             ExprKind::Occurs { ts, spec } => {
                 f(ts);
                 spec.for_each_expr_mut(f);
@@ -246,12 +248,18 @@ pub enum ExprKind {
     Filter { target: Box<Expr>, cond: Box<Expr> },
     /// `-x`, `not x`, `!x`, `not(x)`.
     Unary { op: UnaryOp, expr: Box<Expr> },
-    /// Infix operators, including `and`/`or` (binary, left-associative in the tree).
+    /// The binary infix operators: comparisons, `in`/`notIn`, `like`/`matches`, arithmetic
+    /// (left-associative in the tree). `and`/`or` are [`ExprKind::Logical`].
     Binary {
         op: BinaryOp,
         lhs: Box<Expr>,
         rhs: Box<Expr>,
     },
+    /// `a or b or c`, `a and b and c`: one n-ary node per flat chain of the same operator, with
+    /// at least two terms, so that a machine-generated chain of thousands of terms is one level
+    /// of nesting (D1.12), not a left-deep tree of that many levels. A parenthesised operand
+    /// (`a or (b or c)`) stays a child node of its own, so text prints back as written.
+    Logical { op: LogicalOp, terms: Vec<Expr> },
     /// `ts occurs <spec>`.
     Occurs { ts: Box<Expr>, spec: OccursSpec },
     /// `select|exists|forall V from D [where C], ...`
@@ -298,10 +306,36 @@ pub enum UnaryOp {
     Not,
 }
 
+/// The n-ary boolean connectives of [`ExprKind::Logical`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum BinaryOp {
+pub enum LogicalOp {
     Or,
     And,
+}
+
+impl LogicalOp {
+    /// The operator as written in pql/text (and as the `fnName` in pql/json).
+    pub fn text(self) -> &'static str {
+        match self {
+            LogicalOp::Or => "or",
+            LogicalOp::And => "and",
+        }
+    }
+
+    pub const ALL: [LogicalOp; 2] = [LogicalOp::Or, LogicalOp::And];
+
+    /// Binding strength, on the scale of [`BinaryOp::precedence`]: `or` 1, `and` 2.
+    pub fn precedence(self) -> u8 {
+        match self {
+            LogicalOp::Or => 1,
+            LogicalOp::And => 2,
+        }
+    }
+}
+
+/// The binary infix operators (`and`/`or` are [`LogicalOp`]s).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BinaryOp {
     Eq,
     Ne,
     Lt,
@@ -323,8 +357,6 @@ impl BinaryOp {
     /// The operator as written in pql/text (and as the `fnName` in pql/json).
     pub fn text(self) -> &'static str {
         match self {
-            BinaryOp::Or => "or",
-            BinaryOp::And => "and",
             BinaryOp::Eq => "=",
             BinaryOp::Ne => "!=",
             BinaryOp::Lt => "<",
@@ -343,9 +375,7 @@ impl BinaryOp {
         }
     }
 
-    pub const ALL: [BinaryOp; 17] = [
-        BinaryOp::Or,
-        BinaryOp::And,
+    pub const ALL: [BinaryOp; 15] = [
         BinaryOp::Eq,
         BinaryOp::Ne,
         BinaryOp::Lt,
@@ -363,12 +393,10 @@ impl BinaryOp {
         BinaryOp::Mod,
     ];
 
-    /// Binding strength: higher binds tighter. `or` 1, `and` 2, comparisons 4, additive 5,
-    /// multiplicative 6 (`not` sits at 3, unary minus at 7).
+    /// Binding strength: higher binds tighter. Comparisons 4, additive 5, multiplicative 6
+    /// (`or` sits at 1, `and` at 2, `not` at 3, unary minus at 7).
     pub fn precedence(self) -> u8 {
         match self {
-            BinaryOp::Or => 1,
-            BinaryOp::And => 2,
             BinaryOp::Eq
             | BinaryOp::Ne
             | BinaryOp::Lt

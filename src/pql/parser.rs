@@ -8,7 +8,9 @@
 //!
 //! Depth is bounded (D1.12): the tree may never be more than [`MAX_DEPTH`] levels deep, counting
 //! every [`Expr`] level including left-associative operator chains and postfix chains (variable
-//! declarations, `let` bindings and chain steps are not levels of their own). Each parse function
+//! declarations, `let` bindings and chain steps are not levels of their own). A flat `and`/`or`
+//! chain is one n-ary node ([`ExprKind::Logical`]), so it is one level however long it is:
+//! machine-generated definitions `or` together thousands of comparisons. Each parse function
 //! returns its node together with the node's height and refuses to build a node that would
 //! exceed the limit; the recursion itself is bounded by counting nested expressions in
 //! `Parser::expr`, through which every unbounded recursion passes, and runs of prefix
@@ -28,8 +30,8 @@
 //! ```text
 //! query       = expr EOF ;
 //! expr        = or_expr ;
-//! or_expr     = and_expr { "or" and_expr } ;
-//! and_expr    = not_expr { "and" not_expr } ;
+//! or_expr     = and_expr { "or" and_expr } ;          (* a chain: one n-ary node *)
+//! and_expr    = not_expr { "and" not_expr } ;        (* a chain: one n-ary node *)
 //! not_expr    = ( "not" | "!" ) not_expr | cmp_expr ;                    (* D1.5 *)
 //! cmp_expr    = add_expr [ CMP add_expr                                    (* non-associative *)
 //!                        | ( "in" | "notIn" | "like" | "matches" ) add_expr
@@ -59,7 +61,7 @@
 //! aggregate   = AGG [ expr ] "over" var_decl { "," var_decl }
 //!             | AGG NAME "from" expr [ ( "where" | ":" ) expr ] { "," var_decl } ;  (* D6.3 *)
 //! AGG         = "sum" | "average" | "min" | "max" | "count" ;
-//!                             (* a keyword only before something that starts an expression *)
+//!          (* a keyword only where its `over` follows at its bracket level: see `lookahead` *)
 //! var_decl    = NAME "from" or_expr [ ( "where" | ":" ) expr ] ;     (* greedy where, D1.6 *)
 //!                                       (* "," continues the declarations only before NAME "from" *)
 //! occurs_spec = CMP INT UNIT DIRECTION time
@@ -81,6 +83,7 @@
 //! `a and select X from e where b and c`, the `select` owns `b and c`.
 
 mod binders;
+mod lookahead;
 mod occurs;
 mod primary;
 
@@ -91,15 +94,15 @@ mod tests;
 #[cfg(test)]
 mod tests_errors;
 
-use crate::pql::ast::{BinaryOp, Expr, ExprKind, Span, UnaryOp};
+use crate::pql::ast::{BinaryOp, Expr, ExprKind, LogicalOp, Span, UnaryOp};
 use crate::pql::error::PqlError;
 use crate::pql::lexer::{Token, TokenKind, tokenize};
 
 /// The deepest tree the parser builds (D1.12); deeper input is an error.
 pub const MAX_DEPTH: usize = 200;
 
-/// Binding strengths, as in [`BinaryOp::precedence`]: `not` sits between `and` and the
-/// comparisons.
+/// Binding strengths, as in [`BinaryOp::precedence`] and [`LogicalOp::precedence`]: `not` sits
+/// between `and` and the comparisons.
 const NOT_PREC: u8 = 3;
 const CMP_PREC: u8 = 4;
 const ADD_PREC: u8 = 5;
@@ -117,6 +120,8 @@ pub fn parse(src: &str) -> std::result::Result<Expr, PqlError> {
         pos: 0,
         nesting: 0,
         no_in: false,
+        pending_over: 0,
+        over_index: None,
     };
     let node = parser.expr().map_err(|e| *e)?;
     parser.expect_end().map_err(|e| *e)?;
@@ -137,6 +142,7 @@ type Args = (Vec<Expr>, usize, Span);
 #[derive(Clone, Copy)]
 enum Infix {
     Op(BinaryOp),
+    Logical(LogicalOp),
     Occurs,
 }
 
@@ -150,6 +156,11 @@ struct Parser<'s> {
     /// Set while parsing a `let` binding's value, whose `in` ends the value rather than being
     /// the `in` operator; cleared inside brackets.
     no_in: bool,
+    /// How many aggregates (`sum ... over`) are reading their value at this bracket level, each
+    /// waiting for its `over`; cleared inside brackets. See [`lookahead`].
+    pending_over: usize,
+    /// Built on first need by [`lookahead`].
+    over_index: Option<lookahead::OverIndex>,
 }
 
 impl Parser<'_> {
@@ -182,10 +193,14 @@ impl Parser<'_> {
             if prec < min_prec {
                 break;
             }
-            self.bump();
             lhs = match infix {
-                Infix::Occurs => self.occurs(lhs)?,
+                Infix::Logical(op) => self.logical(op, lhs)?,
+                Infix::Occurs => {
+                    self.bump();
+                    self.occurs(lhs)?
+                }
                 Infix::Op(op) => {
+                    self.bump();
                     let rhs = self.binary(prec + 1)?;
                     self.binary_node(op, lhs, rhs)?
                 }
@@ -208,6 +223,29 @@ impl Parser<'_> {
         self.node(kind, span, below)
     }
 
+    /// The rest of a flat `and`/`or` chain whose first term is `first` (the operator is the
+    /// current token): every further term joined by the same operator goes into one n-ary node,
+    /// read by a loop, so the chain adds one level of depth and one of recursion whatever its
+    /// length. Terms bind more tightly than `op` (an `or` chain's terms may be `and` chains).
+    fn logical(&mut self, op: LogicalOp, first: Node) -> Result<Node> {
+        let prec = op.precedence();
+        let mut terms = vec![first];
+        while matches!(self.peek_infix(), Some((Infix::Logical(o), _)) if o == op) {
+            self.bump();
+            terms.push(self.binary(prec + 1)?);
+        }
+        self.logical_node(op, terms)
+    }
+
+    fn logical_node(&self, op: LogicalOp, terms: Vec<Node>) -> Result<Node> {
+        let span = match (terms.first(), terms.last()) {
+            (Some(first), Some(last)) => first.expr.span.to(last.expr.span),
+            _ => self.prev_span(),
+        };
+        let (terms, below) = unzip(terms);
+        self.node(ExprKind::Logical { op, terms }, span, below)
+    }
+
     fn peek_infix(&self) -> Option<(Infix, u8)> {
         let op = match &self.peek().kind {
             TokenKind::Eq => BinaryOp::Eq,
@@ -225,9 +263,9 @@ impl Parser<'_> {
             TokenKind::Word(w) => {
                 let is = |kw: &str| w.eq_ignore_ascii_case(kw);
                 if is("or") {
-                    BinaryOp::Or
+                    return Some((Infix::Logical(LogicalOp::Or), LogicalOp::Or.precedence()));
                 } else if is("and") {
-                    BinaryOp::And
+                    return Some((Infix::Logical(LogicalOp::And), LogicalOp::And.precedence()));
                 } else if is("in") && !self.no_in {
                     BinaryOp::In
                 } else if is("like") {
@@ -422,11 +460,14 @@ impl Parser<'_> {
         })
     }
 
-    /// Runs `f` inside brackets, where `in` is the operator again.
+    /// Runs `f` inside brackets, where `in` is the operator again and no aggregate of the
+    /// enclosing level is waiting for its `over`.
     fn nested<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
         let saved = std::mem::replace(&mut self.no_in, false);
+        let pending = std::mem::replace(&mut self.pending_over, 0);
         let result = f(self);
         self.no_in = saved;
+        self.pending_over = pending;
         result
     }
 
@@ -625,7 +666,7 @@ fn too_deep(span: Span) -> PqlError {
         span,
     )
     .with_hint(
-        "split long `and`/`or` chains with parentheses, use `in [...]` instead of many `or`ed \
-         comparisons, or nest less",
+        "nest less: drop redundant parentheses, join conditions in one flat `and`/`or` chain \
+         (a chain of any length is one level), or test many values with `in [...]`",
     )
 }

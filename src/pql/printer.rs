@@ -11,18 +11,20 @@
 //! | prec | nodes |
 //! |---|---|
 //! | 0 | `let`, lambdas, binders (`select`/`exists`/...), aggregates (`sum ... over`) — greedy |
-//! | 1, 2 | `or`, `and` (left-associative) |
+//! | 1, 2 | `or`, `and` (n-ary: one node per flat chain) |
 //! | 3 | `not` |
 //! | 4 | comparisons, `in`, `like`, `matches`, `occurs` (non-associative) |
 //! | 5, 6 | `+ -`, `* / %` (left-associative) |
 //! | 7 | unary minus, negative number literals, `this month`-style periods |
 //! | 8 | postfix (`.f`, `.m()`, `[c]`) and primaries |
 //!
-//! A child is parenthesised when its precedence is below what its slot requires. Greedy
-//! constructs never appear bare as an operand; binders and aggregates (whose declarations are
-//! separated by commas) appear bare only at the top level, and in the bodies of top-level `let`s
-//! and lambdas and the last `where` of top-level binders; `let` and lambdas (which stop at a
-//! comma) also appear bare in comma-separated slots such as arguments
+//! A child is parenthesised when its precedence is below what its slot requires. The terms of an
+//! `and`/`or` chain must bind more tightly than the chain, so a term that is itself a chain of the
+//! same operator keeps its parentheses (`a or (b or c)`): it is a node of its own in the tree.
+//! Greedy constructs never appear bare as an operand; binders and aggregates (whose declarations
+//! are separated by commas) appear bare only at the top level, and in the bodies of top-level
+//! `let`s and lambdas and the last `where` of top-level binders; `let` and lambdas (which stop at
+//! a comma) also appear bare in comma-separated slots such as arguments
 //! (`groupBy(p).map((K, G) => mapEntry(K, G))`).
 //!
 //! The printer recurses once per tree level. Trees from the parser and from pql/json are at most
@@ -30,7 +32,8 @@
 //! recursing further, so a hand-built pathological tree cannot overflow the stack here.
 
 use crate::pql::ast::{
-    BinaryOp, ChainStep, Expr, ExprKind, LetBinding, Literal, OccursSpec, UnaryOp, VarDecl,
+    BinaryOp, ChainStep, Expr, ExprKind, LetBinding, Literal, LogicalOp, OccursSpec, UnaryOp,
+    VarDecl,
 };
 
 /// Depth past which the printer stops descending (well above the parser's limit of 200).
@@ -105,6 +108,7 @@ fn precedence(e: &Expr) -> u8 {
         | ExprKind::Let { .. }
         | ExprKind::Lambda { .. } => P_LOWEST,
         ExprKind::Binary { op, .. } => op.precedence(),
+        ExprKind::Logical { op, .. } => op.precedence(),
         ExprKind::Unary {
             op: UnaryOp::Not, ..
         } => P_NOT,
@@ -172,6 +176,7 @@ impl Printer {
             }
             ExprKind::Unary { op, expr } => self.unary(*op, expr),
             ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs),
+            ExprKind::Logical { op, terms } => self.logical(*op, terms),
             ExprKind::Occurs { ts, spec } => {
                 self.expr(ts, Slot::Min(P_ADD));
                 self.out.push_str(" occurs ");
@@ -331,6 +336,29 @@ impl Printer {
         self.expr(rhs, Slot::Min(p + 1));
     }
 
+    /// `a or b or c`: every term binds more tightly than the operator, so a nested chain of
+    /// either operator keeps the parentheses that made it a node of its own.
+    fn logical(&mut self, op: LogicalOp, terms: &[Expr]) {
+        if terms.is_empty() {
+            // Not a tree the parser or pql/json builds; print what an empty chain means.
+            self.out.push_str(if op == LogicalOp::And {
+                "true"
+            } else {
+                "false"
+            });
+            return;
+        }
+        let slot = Slot::Min(op.precedence() + 1);
+        for (i, term) in terms.iter().enumerate() {
+            if i > 0 {
+                self.out.push(' ');
+                self.out.push_str(op.text());
+                self.out.push(' ');
+            }
+            self.expr(term, slot);
+        }
+    }
+
     fn occurs_spec(&mut self, spec: &OccursSpec) {
         let time = Slot::Min(P_ADD);
         match spec {
@@ -447,24 +475,23 @@ impl Printer {
 }
 
 /// Whether the text of `e` has an `in`/`notIn` operator outside any brackets. Only `and`/`or`
-/// operands can hold a comparison without parentheses, so only those are followed.
+/// terms can hold a comparison without parentheses, so only those are followed.
 fn has_bare_in(e: &Expr) -> bool {
-    match &e.kind {
-        ExprKind::Binary {
-            op: BinaryOp::In | BinaryOp::NotIn,
-            ..
-        } => true,
-        ExprKind::Binary {
-            op: op @ (BinaryOp::And | BinaryOp::Or),
-            lhs,
-            rhs,
-        } => {
-            let p = op.precedence();
-            (!needs_parens(lhs, Slot::Min(p)) && has_bare_in(lhs))
-                || (!needs_parens(rhs, Slot::Min(p + 1)) && has_bare_in(rhs))
+    let mut todo = vec![e];
+    while let Some(e) = todo.pop() {
+        match &e.kind {
+            ExprKind::Binary {
+                op: BinaryOp::In | BinaryOp::NotIn,
+                ..
+            } => return true,
+            ExprKind::Logical { op, terms } => {
+                let slot = Slot::Min(op.precedence() + 1);
+                todo.extend(terms.iter().filter(|t| !needs_parens(t, slot)));
+            }
+            _ => {}
         }
-        _ => false,
     }
+    false
 }
 
 /// The slot of a `let` or lambda body: it extends exactly as far as the construct itself could.

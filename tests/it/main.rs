@@ -3,3 +3,4 @@
 
 mod pql_cli;
 mod pql_golden;
+mod service;

@@ -173,7 +173,8 @@ impl Compiler {
         let events = self.lower(events)?;
         let slot = self.new_slot();
         let origin = events.origin.clone();
-        self.record(&origin.extend(&[ts_field]));
+        let ts_path: Box<[Arc<str>]> = ts_field.split('.').map(Arc::from).collect();
+        self.record(&origin.extend(&ts_path));
         let steps = self.with_ctx(slot, origin, |c| {
             steps
                 .iter()
@@ -182,7 +183,7 @@ impl Compiler {
         })?;
         Ok(Node::Chain(Box::new(ChainNode {
             events: events.node,
-            ts_field: Arc::from(ts_field),
+            ts_path,
             slot,
             steps: steps.into(),
         })))

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::{Compiler, Lowered, Origin};
-use crate::pql::ast::{BinaryOp, Expr, ExprKind, Literal, UnaryOp};
+use crate::pql::ast::{BinaryOp, Expr, ExprKind, Literal, LogicalOp, UnaryOp};
 use crate::pql::error::PqlError;
 use crate::pql::eval::{ArithOp, CmpOp, Lit, Node, Root};
 use crate::pql::value::Value;
@@ -56,6 +56,7 @@ impl Compiler {
                 })
             }
             ExprKind::Binary { op, lhs, rhs } => return self.lower_binary(*op, lhs, rhs, e),
+            ExprKind::Logical { op, terms } => self.lower_logical(*op, terms)?,
             ExprKind::Occurs { ts, spec } => self.lower_occurs(ts, spec)?,
             ExprKind::Binder { kind, decls } => return self.lower_binder(*kind, decls),
             ExprKind::Aggregate { func, value, decls } => {
@@ -218,8 +219,6 @@ impl Compiler {
             }
         } else {
             match op {
-                BinaryOp::And => Node::And(flatten(op, *l, *r)),
-                BinaryOp::Or => Node::Or(flatten(op, *l, *r)),
                 BinaryOp::In | BinaryOp::NotIn => Node::In {
                     negate: op == BinaryOp::NotIn,
                     lit,
@@ -230,6 +229,26 @@ impl Compiler {
             }
         };
         Ok(Lowered::plain(self.fold(node)))
+    }
+
+    /// An n-ary `and`/`or`: the evaluator tests the terms left to right and stops at the first
+    /// that decides (D2.3). A term that is itself a chain of the same operator (`a and (b and
+    /// c)`) is spliced in, since the grouping does not change the meaning.
+    fn lower_logical(&mut self, op: LogicalOp, terms: &[Expr]) -> Result<Node, PqlError> {
+        let mut items = Vec::with_capacity(terms.len());
+        for t in terms {
+            match (op, self.lower(t)?.node) {
+                (LogicalOp::And, Node::And(inner)) | (LogicalOp::Or, Node::Or(inner)) => {
+                    items.extend(inner.into_vec())
+                }
+                (_, n) => items.push(n),
+            }
+        }
+        let items = items.into_boxed_slice();
+        Ok(self.fold(match op {
+            LogicalOp::And => Node::And(items),
+            LogicalOp::Or => Node::Or(items),
+        }))
     }
 }
 
@@ -285,20 +304,6 @@ fn arith_op(op: BinaryOp) -> Option<ArithOp> {
         BinaryOp::Mod => ArithOp::Mod,
         _ => return None,
     })
-}
-
-/// `a and (b and c)` becomes one n-ary `and`.
-fn flatten(op: BinaryOp, l: Node, r: Node) -> Box<[Node]> {
-    let mut out = Vec::new();
-    for n in [l, r] {
-        match (op, n) {
-            (BinaryOp::And, Node::And(items)) | (BinaryOp::Or, Node::Or(items)) => {
-                out.extend(items.into_vec())
-            }
-            (_, n) => out.push(n),
-        }
-    }
-    out.into()
 }
 
 /// Whether an operand is a string literal, or a list of literals, whose strings may be coerced

@@ -23,6 +23,8 @@ mod fold;
 mod lower;
 
 #[cfg(test)]
+mod long_chains;
+#[cfg(test)]
 mod tests;
 
 use std::collections::BTreeSet;

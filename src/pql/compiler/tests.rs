@@ -6,7 +6,7 @@ use serde_json::json;
 use super::*;
 use crate::pql::compile_text;
 use crate::pql::eval::testing::{
-    check, compile_err, compile_src, data, eval_json, profile_with_events,
+    check, check_value, compile_err, compile_src, data, eval_json, profile_with_events,
 };
 
 fn err_at(src: &str, needle: &str) -> PqlError {
@@ -39,6 +39,30 @@ fn unknown_methods_and_functions_suggest_the_nearest_name() {
     );
     let e = compile_err("x.frobnicate()");
     assert_eq!(e.hint, None);
+}
+
+#[test]
+fn aggregate_words_are_aggregates_only_before_their_over() {
+    // `sum(...)` with no `over` is a call of a function that does not exist, not a parse error.
+    let e = err_at("x > 1 and sum(1, 2) = 3", "sum");
+    assert_eq!(e.message, "unknown function 'sum'");
+    assert_eq!(
+        e.hint.as_deref(),
+        Some("'sum' is a method: write value.sum(...)")
+    );
+    let d = data(json!({"sum": 5, "count": [1, 2], "a": {"sum": 2},
+        "xs": [{"a": 1, "b": 3}, {"a": 2, "b": 4}]}));
+    check(&d, "sum > 3", true);
+    check(
+        &d,
+        "a.sum = 2 and count[this > 1] = [2] and sum - 1 = 4",
+        true,
+    );
+    check_value(&d, "sum (X.a + X.b) / 2 over X from xs", json!(5.0));
+    check_value(&d, "sum -X.a over X from xs", json!(-3));
+    check_value(&d, "count [X.a] over X from xs where X.b > 3", json!(1));
+    check_value(&d, "max (X.a) over X from xs", json!(2));
+    check_value(&d, "count sum - 1 over X from xs", json!(2));
 }
 
 #[test]

@@ -30,7 +30,8 @@ pub(crate) struct StepNode {
 #[derive(Debug)]
 pub(crate) struct ChainNode {
     pub(crate) events: Node,
-    pub(crate) ts_field: Arc<str>,
+    /// The ordering timestamp's path within an event (`timestamp`, or dotted: `meta.ts`).
+    pub(crate) ts_path: Box<[Arc<str>]>,
     /// The slot holding the current event.
     pub(crate) slot: u32,
     pub(crate) steps: Box<[StepNode]>,
@@ -52,7 +53,8 @@ fn step_matches<'a>(step: &'a StepNode, ts: i64, cx: &EvalContext<'a>, fr: &mut 
 pub(crate) fn test_chain<'a>(c: &'a ChainNode, cx: &EvalContext<'a>, fr: &mut Frame<'a>) -> bool {
     let mut events: Vec<(i64, Val<'a>)> = Vec::new();
     for_each_item(&c.events, cx, fr, &mut |item, _| {
-        if let Some(ts) = time::instant_of(item.field(&c.ts_field)) {
+        let stamp = c.ts_path.iter().fold(&*item, |v, step| v.field(step));
+        if let Some(ts) = time::instant_of(stamp) {
             events.push((ts, item));
         }
         true

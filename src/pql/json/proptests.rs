@@ -15,7 +15,19 @@ use crate::pql::parser::parse;
 use crate::pql::printer::print;
 use crate::pql::printer::tests::b;
 
-const NAMES: [&str; 8] = ["a", "b", "person", "X", "Y", "K", "timestamp", "_v1"];
+/// Bare names, including the aggregate words, which are names wherever no `over` follows them.
+const NAMES: [&str; 10] = [
+    "a",
+    "b",
+    "person",
+    "X",
+    "Y",
+    "K",
+    "timestamp",
+    "_v1",
+    "count",
+    "sum",
+];
 const VARS: [&str; 4] = ["X", "Y", "K", "G"];
 const FIELDS: [&str; 8] = ["a", "b", "select", "in", "count", "X", "month", "xEvent"];
 const METHODS: [&str; 10] = [
@@ -205,6 +217,7 @@ fn compound(inner: BoxedStrategy<Expr>) -> impl Strategy<Value = Expr> {
         i.clone().prop_map(b::neg),
         (proptest::sample::select(ops), i.clone(), i.clone())
             .prop_map(|(op, l, r)| b::bin(op, l, r)),
+        (pick(&LogicalOp::ALL), vec(i.clone(), 2..5)).prop_map(|(op, terms)| b::logic(op, terms)),
         (i.clone(), spec(i.clone())).prop_map(|(t, s)| b::occurs(t, s)),
         (proptest::sample::select(binders.to_vec()), decls(i.clone()))
             .prop_map(|(k, d)| b::binder(k, d)),
@@ -213,11 +226,13 @@ fn compound(inner: BoxedStrategy<Expr>) -> impl Strategy<Value = Expr> {
             proptest::option::of(i.clone()),
             decls(i.clone())
         )
-            .prop_map(|(f, v, d)| b::agg(f, v, d))
-            .prop_filter(
-                "aggregate value the parser recognises",
-                value_starts_with_a_word
-            ),
+            .prop_map(|(f, v, d)| b::agg(f, v, d)),
+        (
+            proptest::sample::select(aggs.to_vec()),
+            opening_with_a_bracket(i.clone()),
+            decls(i.clone())
+        )
+            .prop_map(|(f, v, d)| b::agg(f, Some(v), d)),
         (vec((pick(&VARS), i.clone()), 1..3), i.clone()).prop_map(|(bs, body)| b::let_(bs, body)),
         (
             proptest::sample::subsequence(VARS.to_vec(), 0..3),
@@ -234,13 +249,27 @@ fn compound(inner: BoxedStrategy<Expr>) -> impl Strategy<Value = Expr> {
     ]
 }
 
-/// The parser reads `sum` etc. as an aggregate only before a word, number, string, `$n` or `^`
-/// (reported: `sum (a + b) * c over X from d` is refused), so values printed with a leading
-/// `(`, `[`, `{`, `-` or `!` are left out.
-fn value_starts_with_a_word(agg: &Expr) -> bool {
-    let text = print(agg);
-    let value = text.split_once(' ').map_or("", |(_, rest)| rest);
-    !value.starts_with(['(', '[', '{', '-', '!'])
+/// Values whose text starts with `(`, `[`, `{` or `-`, as aggregate values: `sum (a + b) / 2
+/// over ...` must read as an aggregate, as `sum(a)` alone reads as a call.
+fn opening_with_a_bracket(inner: BoxedStrategy<Expr>) -> impl Strategy<Value = Expr> {
+    use BinaryOp as B;
+    prop_oneof![
+        (inner.clone(), inner.clone()).prop_map(|(x, y)| b::bin(
+            B::Div,
+            b::bin(B::Add, x, y),
+            b::int(2)
+        )),
+        (inner.clone(), inner.clone()).prop_map(|(x, y)| b::method(
+            b::logic(LogicalOp::Or, vec![x, y]),
+            "count",
+            vec![]
+        )),
+        vec(inner.clone(), 0..3).prop_map(b::list),
+        inner
+            .clone()
+            .prop_map(|x| b::e(ExprKind::Object(vec![("k".into(), x)]))),
+        inner.prop_map(b::neg),
+    ]
 }
 
 fn tree() -> impl Strategy<Value = Expr> {

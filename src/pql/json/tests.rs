@@ -105,11 +105,10 @@ fn names_by_context() {
         e(ExprKind::XEvent),
         filter(
             name("productListItems"),
-            bin(
-                B::Or,
+            or(vec![
                 bin(B::Eq, name("SKU"), s("PS")),
                 bin(B::Eq, field(up, "gender"), s("female")),
-            ),
+            ]),
         ),
     );
     let v = roundtrip(&f);
@@ -264,16 +263,19 @@ fn variables_and_binders() {
 
 #[test]
 fn operators_calls_and_methods() {
-    let and = bin(B::And, bin(B::And, name("a"), name("b")), name("c"));
-    let v = roundtrip(&and);
+    // `and`/`or` are n-ary both ways: one chain is one `fnApply`, and a chain nested in a chain
+    // of the same operator stays nested, on either side.
+    let and3 = and(vec![name("a"), name("b"), name("c")]);
+    let v = roundtrip(&and3);
     assert_eq!(v["params"].as_array().map(Vec::len), Some(3));
-    let right = bin(B::And, name("a"), bin(B::And, name("b"), name("c")));
+    let right = and(vec![name("a"), and(vec![name("b"), name("c")])]);
     assert_eq!(roundtrip(&right)["params"][1]["fnName"], "and");
-    let mixed = bin(
-        B::Or,
-        bin(B::And, name("a"), name("b")),
-        bin(B::Or, name("c"), name("d")),
-    );
+    let left = and(vec![and(vec![name("a"), name("b")]), name("c")]);
+    assert_eq!(roundtrip(&left)["params"][0]["fnName"], "and");
+    let mixed = or(vec![
+        and(vec![name("a"), name("b")]),
+        or(vec![name("c"), name("d")]),
+    ]);
     roundtrip(&mixed);
     for op in BinaryOp::ALL {
         if op == B::Matches {
@@ -621,10 +623,26 @@ fn depth_limits() {
     let too_deep = neg(ok);
     let got = read_err(to_json(&too_deep));
     assert!(got.contains("nested deeper than 200 levels"), "{got}");
-    // n-ary `and` folds into a left-deep tree: its depth counts too.
+    // An n-ary `and` is one level however many params it has: a wide one reads as one node
+    // with its terms one level below; nested `and`s count one level each.
     let wide = json!({"nodeType": "fnApply", "fnName": "and",
-        "params": vec![lit("Boolean", json!(true)); MAX_DEPTH + 1]});
-    assert!(read_err(wide).contains("nested deeper"));
+        "params": vec![lit("Boolean", json!(true)); 100_000]});
+    let read = from_json(&wide).expect("a wide `and` reads");
+    let ExprKind::Logical { op, terms } = &read.kind else {
+        panic!("{read:?}")
+    };
+    assert_eq!((*op, terms.len()), (LogicalOp::And, 100_000));
+    let and_of = |first: Value| {
+        let params = json!([first, lit("Boolean", json!(true))]);
+        json!({"nodeType": "fnApply", "fnName": "and", "params": params})
+    };
+    let mut nested = lit("Boolean", json!(true));
+    for _ in 1..MAX_DEPTH {
+        nested = and_of(nested);
+    }
+    assert!(from_json(&nested).is_ok());
+    let got = read_err(and_of(nested));
+    assert!(got.contains("nested deeper"), "{got}");
     // JSON text nested far too deep is refused before parsing, without overflowing the stack.
     let deep_text = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
     let got = from_json_str(&deep_text)

@@ -5,7 +5,7 @@ use serde_json::{Map, Value, json};
 
 use super::names;
 use crate::pql::ast::{
-    BinaryOp, ChainStep, Expr, ExprKind, LetBinding, Literal, OccursSpec, UnaryOp, VarDecl,
+    ChainStep, Expr, ExprKind, LetBinding, Literal, OccursSpec, UnaryOp, VarDecl,
     is_item_relative_arg,
 };
 
@@ -17,8 +17,24 @@ pub(super) struct Writer {
     item: bool,
 }
 
+/// A JSON object from its entries, in order. Built by moving the values in: `json!` would copy
+/// each subtree (it serializes its arguments), which costs time proportional to the subtree at
+/// every level, and so grows with the tree's size times its depth.
+fn object<const N: usize>(entries: [(&str, Value); N]) -> Value {
+    Value::Object(
+        entries
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+    )
+}
+
 pub(super) fn fn_apply(name: &str, params: Vec<Value>) -> Value {
-    json!({"nodeType": "fnApply", "fnName": name, "params": params})
+    object([
+        ("nodeType", "fnApply".into()),
+        ("fnName", name.into()),
+        ("params", Value::Array(params)),
+    ])
 }
 
 pub(super) fn string_lit(s: &str) -> Value {
@@ -27,6 +43,13 @@ pub(super) fn string_lit(s: &str) -> Value {
 
 pub(super) fn int_lit(i: i64) -> Value {
     json!({"nodeType": "literal", "literalType": "Integer", "value": i})
+}
+
+fn select(variables: Vec<Value>) -> Value {
+    object([
+        ("nodeType", "select".into()),
+        ("variables", Value::Array(variables)),
+    ])
 }
 
 fn param_ref(position: u32) -> Value {
@@ -97,7 +120,16 @@ impl Writer {
                 };
                 fn_apply(name, vec![self.expr(expr)])
             }
-            ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs),
+            ExprKind::Binary { op, lhs, rhs } => {
+                fn_apply(op.text(), vec![self.expr(lhs), self.expr(rhs)])
+            }
+            // n-ary in pql/json as in the tree: one `fnApply` per chain; a parenthesised
+            // chain inside (`a and (b and c)`) stays a nested `fnApply`, so reading gives the
+            // same tree back.
+            ExprKind::Logical { op, terms } => {
+                let params = terms.iter().map(|t| self.expr(t)).collect();
+                fn_apply(op.text(), params)
+            }
             ExprKind::Occurs { ts, spec } => {
                 let mut params = vec![self.expr(ts)];
                 params.extend(self.occurs_spec(spec));
@@ -114,7 +146,11 @@ impl Writer {
                 let body = self.expr(body);
                 self.vars.truncate(mark);
                 let params: Vec<Value> = params.iter().map(|p| json!({"varName": p})).collect();
-                json!({"nodeType": "fnCreate", "params": params, "body": body})
+                object([
+                    ("nodeType", "fnCreate".into()),
+                    ("params", Value::Array(params)),
+                    ("body", body),
+                ])
             }
             ExprKind::Chain {
                 events,
@@ -140,7 +176,11 @@ impl Writer {
                     .iter()
                     .map(|i| raw_list_item(i).unwrap_or_else(|| self.expr(i)))
                     .collect();
-                json!({"nodeType": "literal", "literalType": "List", "value": value})
+                object([
+                    ("nodeType", "literal".into()),
+                    ("literalType", "List".into()),
+                    ("value", Value::Array(value)),
+                ])
             }
             ExprKind::Object(fields) => {
                 let mut params = Vec::with_capacity(fields.len() * 2);
@@ -197,31 +237,6 @@ impl Writer {
         fn_apply(name, params)
     }
 
-    /// `and`/`or` are n-ary in pql/json: the left spine of a same-operator chain becomes one
-    /// `fnApply` (`a and b and c` -> `and[a, b, c]`), while a right-nested one (`a and (b and c)`)
-    /// keeps its nesting so that reading gives the same tree back.
-    fn binary(&mut self, op: BinaryOp, lhs: &Expr, rhs: &Expr) -> Value {
-        let mut params = vec![self.expr(rhs)];
-        let mut left = lhs;
-        if matches!(op, BinaryOp::And | BinaryOp::Or) {
-            while let ExprKind::Binary {
-                op: inner,
-                lhs: l,
-                rhs: r,
-            } = &left.kind
-            {
-                if *inner != op {
-                    break;
-                }
-                params.push(self.expr(r));
-                left = l;
-            }
-        }
-        params.push(self.expr(left));
-        params.reverse();
-        fn_apply(op.text(), params)
-    }
-
     /// The params after the timestamp in `occurs`, and of a chain step's `WHEN`: a mode literal
     /// (`on`, `before`, `after`, `from`, `between`, or a comparison) followed by its operands.
     fn occurs_spec(&mut self, spec: &OccursSpec) -> Vec<Value> {
@@ -273,13 +288,17 @@ impl Writer {
         let variables = self.decls(decls);
         self.vars.truncate(mark);
         let quantifier = match kind {
-            K::Select => return json!({"nodeType": "select", "variables": variables}),
+            K::Select => return select(variables),
             K::Exists => "some",
             K::Forall => "all",
             K::None => "none",
             K::One => "one",
         };
-        json!({"nodeType": "quantification", "quantifier": quantifier, "variables": variables})
+        object([
+            ("nodeType", "quantification".into()),
+            ("quantifier", quantifier.into()),
+            ("variables", Value::Array(variables)),
+        ])
     }
 
     /// `sum V over decls` -> `fnApply "sum over" [V, select decls]` (`[select decls]` without V).
@@ -296,7 +315,7 @@ impl Writer {
             params.push(self.expr(v));
         }
         self.vars.truncate(mark);
-        params.push(json!({"nodeType": "select", "variables": variables}));
+        params.push(select(variables));
         fn_apply(&super::aggregate_fn_name(func), params)
     }
 
@@ -306,7 +325,11 @@ impl Writer {
         let mut params = Vec::with_capacity(bindings.len() + 1);
         for b in bindings {
             let value = self.expr(&b.value);
-            params.push(json!({"nodeType": "varDecl", "varName": b.name, "from": value}));
+            params.push(object([
+                ("nodeType", "varDecl".into()),
+                ("varName", b.name.as_str().into()),
+                ("from", value),
+            ]));
             self.vars.push(b.name.clone());
         }
         params.push(self.expr(body));

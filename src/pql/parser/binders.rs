@@ -32,7 +32,10 @@ impl Parser<'_> {
             let value = if self.at_keyword("over") {
                 None
             } else {
-                Some(self.expr()?)
+                self.pending_over += 1;
+                let value = self.expr();
+                self.pending_over -= 1;
+                Some(value?)
             };
             if self.eat_keyword("over").is_none() {
                 return Err(self.missing_over(func));

@@ -316,27 +316,6 @@ impl Parser<'_> {
         matches!(self.peek_at(ahead).kind, TokenKind::Word(_))
             && self.peek_at(ahead + 1).is_keyword("from")
     }
-
-    /// Whether the aggregate word here is followed by something that starts its value or `over`
-    /// (otherwise it is a plain name: `count`, `count()`, `x.count`, `count = 1`).
-    fn aggregate_ahead(&self) -> bool {
-        match &self.peek_at(1).kind {
-            TokenKind::Word(w) => {
-                let lower = w.to_ascii_lowercase();
-                w != "notIn"
-                    && !matches!(
-                        lower.as_str(),
-                        "and" | "or" | "in" | "like" | "matches" | "occurs" | "from" | "where"
-                    )
-            }
-            TokenKind::Int(_)
-            | TokenKind::Float(_)
-            | TokenKind::Str(_)
-            | TokenKind::Param(_)
-            | TokenKind::Caret => true,
-            _ => false,
-        }
-    }
 }
 
 /// What a word at the start of a primary turns out to be.

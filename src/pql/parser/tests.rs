@@ -42,6 +42,9 @@ pub(super) fn sexp(e: &Expr) -> String {
         ExprKind::Binary { op, lhs, rhs } => {
             format!("({} {} {})", op.text(), sexp(lhs), sexp(rhs))
         }
+        ExprKind::Logical { op, terms } => {
+            format!("({} {})", op.text(), join(terms.iter().map(sexp)))
+        }
         ExprKind::Occurs { ts, spec } => format!("(occurs {} {})", sexp(ts), spec_sexp(spec)),
         ExprKind::Binder { kind, decls } => {
             format!("({} {})", kind.text(), join(decls.iter().map(decl_sexp)))
@@ -237,8 +240,17 @@ fn calls_methods_fields_filters() {
 fn precedence() {
     check("a or b and c", "(or a (and b c))");
     check("a and b or c", "(or (and a b) c)");
-    check("a or b or c", "(or (or a b) c)");
-    check("a and b and c", "(and (and a b) c)");
+    // A flat chain is one n-ary node; a parenthesised chain stays a node of its own.
+    check("a or b or c", "(or a b c)");
+    check("a and b and c", "(and a b c)");
+    check("(a or b) or c", "(or (or a b) c)");
+    check("a or (b or c) or d", "(or a (or b c) d)");
+    check(
+        "a and b or c and d and e or f",
+        "(or (and a b) (and c d e) f)",
+    );
+    check("a or b and (c and d)", "(or a (and b (and c d)))");
+    check("not a or not b or c = 1", "(or (not a) (not b) (= c 1))");
     check("not a = b", "(not (= a b))");
     check("not a and b", "(and (not a) b)");
     check("a and not b or c", "(or (and a (not b)) c)");
@@ -316,10 +328,10 @@ fn parentheses_and_lists() {
     check("(a, b).count()", "(.count [a b])");
     let e = parsed("(a or b) and c");
     assert_eq!(e.span, Span::new(0, 14));
-    let ExprKind::Binary { lhs, .. } = &e.kind else {
+    let ExprKind::Logical { terms, .. } = &e.kind else {
         panic!()
     };
-    assert_eq!(lhs.span, Span::new(0, 8));
+    assert_eq!(terms[0].span, Span::new(0, 8));
 }
 
 #[test]
@@ -413,6 +425,80 @@ fn aggregates() {
     check("sum in [1]", "(in sum [1])");
     let e = parse("sum X.a from xEvent").unwrap_err();
     assert!(e.message.contains("`over`"), "{e:?}");
+}
+
+#[test]
+fn aggregate_values_may_start_with_brackets_and_signs() {
+    check(
+        "sum (X.a + X.b) / 2 over X from xEvent",
+        "(sum (/ (+ (. X a) (. X b)) 2) (X xEvent))",
+    );
+    check("sum(X.a) over X from e", "(sum (. X a) (X e))");
+    check("sum [X.a, 1] over X from e", "(sum [(. X a) 1] (X e))");
+    check(
+        "max {\"k\": X.a} over X from e",
+        "(max {\"k\" (. X a)} (X e))",
+    );
+    check("min -X.a over X from e", "(min (neg (. X a)) (X e))");
+    check("min - 1 over X from e", "(min -1 (X e))");
+    check("count !X.a over X from e", "(count (not (. X a)) (X e))");
+    check(
+        "average (X.a) over X from e where (X.b) > 1",
+        "(average (. X a) (X e (> (. X b) 1)))",
+    );
+    check(
+        "f(sum (X.a) over X from e, 2)",
+        "(f() (sum (. X a) (X e)) 2)",
+    );
+    check(
+        "a and sum (X.a) over X from e where X.b",
+        "(and a (sum (. X a) (X e (. X b))))",
+    );
+    // Without an `over` for them at their bracket level they stay names.
+    check("sum(1, 2)", "(sum() 1 2)");
+    check("sum()", "(sum())");
+    assert!(parse("sum() over X from e").is_err());
+    check("sum > 3", "(> sum 3)");
+    check("a.sum", "(. a sum)");
+    check("sum[a > 1] - count", "(- ([] sum (> a 1)) count)");
+    check("-sum", "(neg sum)");
+    check(
+        "f(sum (x)) + [g(count[1 = 1])]",
+        "(+ (f() (sum() x)) [(g() ([] count (= 1 1)))])",
+    );
+    check(
+        "sum(x) + (count over X from e)",
+        "(+ (sum() x) (count _ (X e)))",
+    );
+    check(
+        "[sum (x), count over X from e]",
+        "[(sum() x) (count _ (X e))]",
+    );
+    // An `over` owed to an enclosing aggregate is not theirs.
+    check("count sum - 1 over X from e", "(count (- sum 1) (X e))");
+    check("count sum[x] over X from e", "(count ([] sum x) (X e))");
+    check("sum count over X from e", "(sum count (X e))");
+    check(
+        "count sum (X.a) over X from e over Y from f",
+        "(count (sum (. X a) (X e)) (Y f))",
+    );
+    check(
+        "count (sum (X.a) over X from e) over Y from f",
+        "(count (sum (. X a) (X e)) (Y f))",
+    );
+    // Nor is one past the end of a `let` value or of a binder's domain.
+    check(
+        "let S = sum - 1 in count over X from e",
+        "(let (S (- sum 1)) (count _ (X e)))",
+    );
+    check(
+        "select Y from sum[a] where count over X from e",
+        "(select (Y ([] sum a) (count _ (X e))))",
+    );
+    // Deciding is linear however many aggregate words there are.
+    let many = vec!["sum - 1 > count[x]"; 20_000].join(" or ");
+    let e = parsed(&many);
+    assert!(matches!(&e.kind, ExprKind::Logical { terms, .. } if terms.len() == 20_000));
 }
 
 #[test]
@@ -579,9 +665,10 @@ fn spans_cover_their_source() {
     let src = "person.name.startsWith(\"J\") and xEvent[a > 1].count() >= -2";
     let e = parsed(src);
     assert_eq!(e.span, Span::new(0, src.len()));
-    let ExprKind::Binary { lhs, rhs, .. } = &e.kind else {
+    let ExprKind::Logical { terms, .. } = &e.kind else {
         panic!()
     };
+    let (lhs, rhs) = (&terms[0], &terms[1]);
     assert_eq!(text_at(src, lhs.span), "person.name.startsWith(\"J\")");
     assert_eq!(text_at(src, rhs.span), "xEvent[a > 1].count() >= -2");
     let ExprKind::Binary { lhs, rhs, .. } = &rhs.kind else {
@@ -595,9 +682,10 @@ fn spans_cover_their_source() {
     assert_eq!(text_at(src, target.span), "xEvent[a > 1]");
 
     let src = "x and select X from e where X.a, Y from f";
-    let ExprKind::Binary { rhs, .. } = &parsed(src).kind else {
+    let ExprKind::Logical { terms, .. } = &parsed(src).kind else {
         panic!()
     };
+    let rhs = &terms[1];
     assert_eq!(
         text_at(src, rhs.span),
         "select X from e where X.a, Y from f"

@@ -251,16 +251,27 @@ fn depth_limit_is_exact() {
     check_ok(&src);
     let src = format!("a{}", ".b".repeat(MAX_DEPTH));
     fails(&src);
-    // `a or a or ...`: n operands make n - 1 levels of `or` over the leaves.
-    let src = vec!["a"; MAX_DEPTH].join(" or ");
+    // `a or a or ...` is one level over its terms, however long; a term counts from there.
+    let src = vec!["a"; 10 * MAX_DEPTH].join(" or ");
     check_ok(&src);
-    let src = vec!["a"; MAX_DEPTH + 1].join(" or ");
-    let (_, _, e) = fails(&src);
+    let term = format!("a{}", ".b".repeat(MAX_DEPTH - 2));
+    check_ok(&[term.as_str(); 3].join(" and "));
+    let term = format!("a{}", ".b".repeat(MAX_DEPTH - 1));
+    let (_, _, e) = fails(&["x", term.as_str()].join(" and "));
     assert_eq!(
         e.message,
         "expression nested too deeply (more than 200 levels)"
     );
     assert!(e.hint.unwrap().contains("in [...]"));
+    // Each parenthesised chain inside a chain is a level of its own.
+    let src = format!(
+        "{}a{}",
+        "(a or ".repeat(MAX_DEPTH - 1),
+        ")".repeat(MAX_DEPTH - 1)
+    );
+    check_ok(&src);
+    let src = format!("{}a{}", "(a or ".repeat(MAX_DEPTH), ")".repeat(MAX_DEPTH));
+    fails(&src);
     let src = format!("{}a", "not ".repeat(MAX_DEPTH - 1));
     check_ok(&src);
     fails(&format!("{}a", "not ".repeat(MAX_DEPTH)));
@@ -320,8 +331,9 @@ fn deep_inputs(n: usize) -> Vec<(&'static str, String)> {
 fn deep_input_is_an_error_not_an_overflow() {
     for (name, src) in deep_inputs(10_000) {
         let result = on_small_stack(src);
-        if name == "ups" {
-            // `^^^...a` is one node; the compiler checks the levels against the filters.
+        if matches!(name, "ups" | "or chain" | "and chain") {
+            // `^^^...a` is one node; the compiler checks the levels against the filters. A flat
+            // `and`/`or` chain is one node too, however long.
             assert!(result.is_ok(), "{name}");
             continue;
         }

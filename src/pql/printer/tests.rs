@@ -74,6 +74,15 @@ pub(crate) mod b {
             rhs: Box::new(r),
         })
     }
+    pub fn logic(op: LogicalOp, terms: Vec<Expr>) -> Expr {
+        e(ExprKind::Logical { op, terms })
+    }
+    pub fn and(terms: Vec<Expr>) -> Expr {
+        logic(LogicalOp::And, terms)
+    }
+    pub fn or(terms: Vec<Expr>) -> Expr {
+        logic(LogicalOp::Or, terms)
+    }
     pub fn not(x: Expr) -> Expr {
         e(ExprKind::Unary {
             op: UnaryOp::Not,
@@ -166,11 +175,10 @@ fn p(e: &Expr) -> String {
 fn documented_pair_and_simple_comparisons() {
     let e = bin(B::Eq, path("workAddress.country"), s("US"));
     assert_eq!(p(&e), r#"workAddress.country = "US""#);
-    let e = bin(
-        B::And,
+    let e = and(vec![
         bin(B::Eq, path("homeAddress.countryISO"), s("CA")),
         bin(B::Eq, path("person.birthYear"), int(1985)),
-    );
+    ]);
     assert_eq!(
         p(&e),
         r#"homeAddress.countryISO = "CA" and person.birthYear = 1985"#
@@ -182,17 +190,35 @@ fn left_associative_operators_parenthesise_right_children() {
     let abc = |op| bin(op, name("a"), bin(op, name("b"), name("c")));
     assert_eq!(p(&abc(B::Sub)), "a - (b - c)");
     assert_eq!(p(&abc(B::Div)), "a / (b / c)");
-    assert_eq!(p(&abc(B::And)), "a and (b and c)");
     let left = bin(B::Sub, bin(B::Sub, name("a"), name("b")), name("c"));
     assert_eq!(p(&left), "a - b - c");
     let mixed = bin(B::Mul, bin(B::Add, name("a"), name("b")), name("c"));
     assert_eq!(p(&mixed), "(a + b) * c");
     let mixed = bin(B::Add, name("a"), bin(B::Mul, name("b"), name("c")));
     assert_eq!(p(&mixed), "a + b * c");
-    let or_in_and = bin(B::And, bin(B::Or, name("a"), name("b")), name("c"));
+}
+
+#[test]
+fn and_or_chains_print_flat_and_keep_nested_chains_parenthesised() {
+    let abc = |op| logic(op, vec![name("a"), name("b"), name("c")]);
+    assert_eq!(p(&abc(LogicalOp::And)), "a and b and c");
+    assert_eq!(p(&abc(LogicalOp::Or)), "a or b or c");
+    // A chain inside a chain of the same operator is a node of its own: its parentheses stay,
+    // on either side.
+    let right = and(vec![name("a"), and(vec![name("b"), name("c")])]);
+    assert_eq!(p(&right), "a and (b and c)");
+    let left = or(vec![or(vec![name("a"), name("b")]), name("c")]);
+    assert_eq!(p(&left), "(a or b) or c");
+    let or_in_and = and(vec![or(vec![name("a"), name("b")]), name("c")]);
     assert_eq!(p(&or_in_and), "(a or b) and c");
-    let and_in_or = bin(B::Or, name("a"), bin(B::And, name("b"), name("c")));
-    assert_eq!(p(&and_in_or), "a or b and c");
+    let and_in_or = or(vec![name("a"), and(vec![name("b"), name("c")]), name("d")]);
+    assert_eq!(p(&and_in_or), "a or b and c or d");
+    let not_terms = and(vec![not(name("a")), bin(B::Eq, name("b"), int(1))]);
+    assert_eq!(p(&not_terms), "not (a) and b = 1");
+    // Not trees the parser builds, but never invalid text.
+    assert_eq!(p(&and(vec![])), "true");
+    assert_eq!(p(&or(vec![])), "false");
+    assert_eq!(p(&or(vec![name("a")])), "a");
 }
 
 #[test]
@@ -213,7 +239,7 @@ fn not_is_always_parenthesised_and_binds_below_comparisons() {
     assert_eq!(p(&e), r#"not (homeAddress.countryISO = "CA")"#);
     let e = bin(B::Eq, not(name("a")), boolean(true));
     assert_eq!(p(&e), "(not (a)) = true");
-    let e = bin(B::And, not(name("a")), not(name("b")));
+    let e = and(vec![not(name("a")), not(name("b"))]);
     assert_eq!(p(&e), "not (a) and not (b)");
     let e = field(not(name("a")), "b");
     assert_eq!(p(&e), "(not (a)).b");
@@ -374,7 +400,7 @@ fn occurs_forms() {
     };
     assert_eq!(p(&dist(3)), "X.timestamp occurs <= 3 days before now");
     assert_eq!(p(&dist(1)), "X.timestamp occurs <= 1 day before now");
-    let and = bin(B::And, e3.clone(), name("y"));
+    let and = and(vec![e3.clone(), name("y")]);
     assert_eq!(
         p(&and),
         "X.timestamp occurs between date(2015, 1, 8) and date(2017, 1, 8) + x and y"
@@ -430,7 +456,7 @@ fn binders_and_aggregates() {
         p(&ex),
         r#"exists E from xEvent where E.price > 50, I from E.productListItems where I.SKU = "PS""#
     );
-    let and = bin(B::And, name("a"), ex.clone());
+    let and = and(vec![name("a"), ex.clone()]);
     assert!(p(&and).starts_with("a and (exists E"), "{}", p(&and));
     // A binder in a where condition is parenthesised (its commas would continue the outer list)
     // unless it is the last condition of a top-level binder.
@@ -498,11 +524,10 @@ fn let_and_lambda() {
     );
     let l = let_(
         vec![("S", sum)],
-        bin(
-            B::And,
+        and(vec![
             bin(B::Gt, name("S"), int(100)),
             bin(B::Lt, name("S"), int(1000)),
-        ),
+        ]),
     );
     assert_eq!(
         p(&l),
@@ -514,10 +539,7 @@ fn let_and_lambda() {
     );
     assert_eq!(p(&l2), "let a = x.y, b = a + 1 in select Z from b");
     let with_in = let_(
-        vec![(
-            "a",
-            bin(B::And, name("x"), bin(B::In, name("y"), name("z"))),
-        )],
+        vec![("a", and(vec![name("x"), bin(B::In, name("y"), name("z"))]))],
         name("a"),
     );
     assert_eq!(p(&with_in), "let a = (x and y in z) in a");
@@ -548,7 +570,7 @@ fn let_and_lambda() {
     );
     assert_eq!(p(&top), "(Profile) => Profile.a = Profile.b");
     assert_eq!(p(&lambda(&[], int(1))), "() => 1");
-    let operand = bin(B::And, lam, name("x"));
+    let operand = and(vec![lam, name("x")]);
     assert_eq!(p(&operand), "((K, G) => mapEntry(K, G.count())) and x");
     // Inside an argument, a lambda body that is a binder needs parentheses.
     let lam_sel = lambda(

@@ -16,8 +16,9 @@ enum Outcome {
     /// Compiles and evaluates to this JSON value on an empty profile.
     Value(&'static str),
     /// Either refused or compiled; if compiled, evaluates to this JSON value. Long flat chains
-    /// (`a.b.c...`, `1 + 1 + ...`) are not nesting in the source, but an engine may still count
-    /// them; it must not crash either way.
+    /// of binary operators (`a.b.c...`, `1 + 1 + ...`) are not nesting in the source, but an
+    /// engine may still count them; it must not crash either way. (`and`/`or` chains are n-ary
+    /// and must work at any length.)
     Either(&'static str),
 }
 
@@ -26,12 +27,22 @@ fn shapes() -> Vec<(&'static str, String, Outcome)> {
     let nest = |open: &str, inner: &str, close: &str, k: usize| {
         format!("{}{inner}{}", open.repeat(k), close.repeat(k))
     };
-    let or_250: Vec<String> = (0..250).map(|i| format!("x = {i}")).collect();
+    let ors = |k: usize| (0..k).map(|i| format!("x = {i}")).collect::<Vec<_>>();
     vec![
         ("parens", nest("(", "1", ")", n), Outcome::Refused),
         // 250 `or`ed comparisons are nested one level deep in the source (D1.12 limits nesting,
         // and machine-generated definitions can be this long).
-        ("or-250", or_250.join(" or "), Outcome::Value("false")),
+        ("or-250", ors(250).join(" or "), Outcome::Value("false")),
+        (
+            "or-100000",
+            ors(100_000).join(" or "),
+            Outcome::Value("false"),
+        ),
+        (
+            "and-100000",
+            vec!["true"; 100_000].join(" and "),
+            Outcome::Value("true"),
+        ),
         ("parens-unclosed", "(".repeat(n), Outcome::Refused),
         ("parens-250", nest("(", "1", ")", 250), Outcome::Refused),
         ("parens-150", nest("(", "1", ")", 150), Outcome::Value("1")),
@@ -73,7 +84,13 @@ fn shapes() -> Vec<(&'static str, String, Outcome)> {
         (
             "and",
             format!("true{}", " and true".repeat(n)),
-            Outcome::Either("true"),
+            Outcome::Value("true"),
+        ),
+        // Parenthesised chains are nesting like any other parentheses.
+        (
+            "or-parens",
+            format!("{}x = 0{}", "(x = 1 or ".repeat(n), ")".repeat(n)),
+            Outcome::Refused,
         ),
     ]
 }

@@ -7,7 +7,7 @@ use super::super::{aggregate_fn_name, err, names};
 use super::{Reader, Result, array_field, as_object, index, join, node, str_field};
 use crate::pql::ast::{
     AggregateFn, BinaryOp, ChainStep, CmpOp, Direction, Expr, ExprKind, LetBinding, Literal,
-    OccursSpec, Relative, Span, TimeUnit, TimeWord, UnaryOp, is_item_relative_arg,
+    LogicalOp, OccursSpec, Relative, Span, TimeUnit, TimeWord, UnaryOp, is_item_relative_arg,
 };
 
 const AGGREGATES: [AggregateFn; 5] = [
@@ -104,6 +104,9 @@ impl Reader {
         if let Some(e) = self.special(name, params, path, depth)? {
             return Ok(e);
         }
+        if let Some(op) = LogicalOp::ALL.into_iter().find(|o| o.text() == name) {
+            return self.logical(op, params, path, depth);
+        }
         if let Some(op) = BinaryOp::ALL.into_iter().find(|o| o.text() == name) {
             return self.operator(op, params, path, depth);
         }
@@ -170,11 +173,6 @@ impl Reader {
     ) -> Result<Expr> {
         let name = op.text();
         match (op, params.len()) {
-            (BinaryOp::And | BinaryOp::Or, 0) => Err(err(
-                &join(path, "params"),
-                &format!("'{name}' needs at least one param"),
-            )),
-            (BinaryOp::And | BinaryOp::Or, n) => self.fold(op, params, path, depth, n),
             (BinaryOp::Sub, 1) => {
                 let e = self.param(params, 0, path, depth)?;
                 Ok(unary(UnaryOp::Neg, e))
@@ -195,22 +193,27 @@ impl Reader {
         }
     }
 
-    /// n-ary `and`/`or` -> left-associative binary nodes. Param 0 ends up `n - 1` levels below
-    /// this node and param `i > 0` `n - i` levels below, which is the depth each is read at.
-    fn fold(
+    /// n-ary `and`/`or` -> one [`ExprKind::Logical`] node whose terms are one level below it,
+    /// however many there are (a nested `and` inside an `and` stays a nested node). A single
+    /// param is just that param.
+    fn logical(
         &mut self,
-        op: BinaryOp,
+        op: LogicalOp,
         params: &[Value],
         path: &str,
         depth: usize,
-        n: usize,
     ) -> Result<Expr> {
-        let mut acc = self.expr(&params[0], &index(path, "params", 0), depth + n - 1)?;
-        for (i, p) in params.iter().enumerate().skip(1) {
-            let rhs = self.expr(p, &index(path, "params", i), depth + n - i)?;
-            acc = binary(op, acc, rhs);
+        match params {
+            [] => Err(err(
+                &join(path, "params"),
+                &format!("'{}' needs at least one param", op.text()),
+            )),
+            [only] => self.expr(only, &index(path, "params", 0), depth),
+            _ => {
+                let terms = self.params(params, 0, path, depth)?;
+                Ok(node(ExprKind::Logical { op, terms }))
+            }
         }
-        Ok(acc)
     }
 
     /// The constructs with a reserved `fnName`; `None` when `name` is not one of them.
