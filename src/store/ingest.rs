@@ -71,6 +71,8 @@ fn record_db_error(e: DbErr) -> RecordError {
 struct Resolved {
     state: ProfileState,
     created: bool,
+    /// Several profiles were merged into `state`.
+    merged: bool,
     /// Identities of the record already stored (now all pointing at `state.id`).
     stored: BTreeSet<Identity>,
 }
@@ -148,6 +150,7 @@ impl Store {
             mut state,
             created,
             stored,
+            ..
         } = self.resolve(conn, tenant, &rec.identities, now_ms).await?;
         state.add_identities(&rec.identities);
         state.apply_fields(&rec.fields, rec.record_time_ms);
@@ -188,13 +191,19 @@ impl Store {
         let Resolved {
             mut state,
             created,
+            merged,
             stored,
         } = self.resolve(conn, tenant, &rec.identities, now_ms).await?;
-        state.add_identities(&rec.identities);
-        state.update_time_ms = now_ms;
-        state.check_identity_count()?;
-        write_profile(conn, tenant, &state, created).await?;
-        insert_identities(conn, tenant, &state.id, &rec.identities, &stored).await?;
+        // An event changes its profile only when it brings identities (or joins profiles); the
+        // common case, an event of a known person, leaves the document alone.
+        let new_identities = rec.identities.iter().any(|e| !stored.contains(&e.identity));
+        if created || merged || new_identities {
+            state.add_identities(&rec.identities);
+            state.update_time_ms = now_ms;
+            state.check_identity_count()?;
+            write_profile(conn, tenant, &state, created).await?;
+            insert_identities(conn, tenant, &state.id, &rec.identities, &stored).await?;
+        }
         let document = serde_json::to_string(&rec.document)
             .map_err(|e| Error::internal(format!("cannot encode event: {e}")))?;
         event::ActiveModel {
@@ -239,6 +248,7 @@ impl Store {
             return Ok(Resolved {
                 state: ProfileState::new(id, now_ms),
                 created: true,
+                merged: false,
                 stored,
             });
         }
@@ -249,6 +259,7 @@ impl Store {
             ));
         }
         let mut survivor = states.remove(0);
+        let merged = !states.is_empty();
         for other in states {
             move_profile(conn, tenant, &other.id, &survivor.id).await?;
             survivor.absorb(other);
@@ -256,6 +267,7 @@ impl Store {
         Ok(Resolved {
             state: survivor,
             created: false,
+            merged,
             stored,
         })
     }

@@ -45,6 +45,25 @@ pub enum Backend {
     Postgres,
 }
 
+/// Pool settings; [`StoreOptions::default`] suits the service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// PostgreSQL pool size (SQLite always uses one connection, which serialises writers).
+    pub max_connections: u32,
+    /// How long a request waits for a connection, and how long `connect` keeps trying to reach
+    /// the server before giving up with [`Error::Unavailable`].
+    pub acquire_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
 /// A handle on the database; cheap to clone (the pool is shared).
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -55,8 +74,13 @@ pub struct Store {
 impl Store {
     /// Connects to `sqlite://path?mode=rwc` (creating the file's directory, WAL mode) or
     /// `postgres://...`, and applies pending migrations.
-    #[instrument(skip_all, err)]
     pub async fn connect(url: &str) -> Result<Store, Error> {
+        Store::connect_with(url, StoreOptions::default()).await
+    }
+
+    /// [`Store::connect`] with explicit pool settings.
+    #[instrument(skip_all, err)]
+    pub async fn connect_with(url: &str, settings: StoreOptions) -> Result<Store, Error> {
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -70,15 +94,15 @@ impl Store {
         let mut options = ConnectOptions::new(url);
         options
             .sqlx_logging(false)
-            .connect_timeout(Duration::from_secs(10))
-            .acquire_timeout(Duration::from_secs(30));
+            .connect_timeout(settings.acquire_timeout)
+            .acquire_timeout(settings.acquire_timeout);
         if backend == Backend::Sqlite {
             create_sqlite_dir(url)?;
             options
                 .max_connections(1)
                 .map_sqlx_sqlite_opts(sqlite_tuning);
         } else {
-            options.max_connections(16);
+            options.max_connections(settings.max_connections.max(1));
         }
         let db = Database::connect(options)
             .await

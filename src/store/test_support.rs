@@ -17,6 +17,7 @@ pub const POSTGRES_URL_VAR: &str = "SEGMENTATION_TEST_POSTGRES_URL";
 pub struct TestDb {
     pub store: Store,
     cleanup: Cleanup,
+    url: String,
 }
 
 enum Cleanup {
@@ -37,6 +38,15 @@ impl TestDb {
         TestDb {
             store,
             cleanup: Cleanup::Dir(dir),
+            url,
+        }
+    }
+
+    /// The URL of a SQLite test database (to open it a second time).
+    pub fn sqlite_url(&self) -> Option<String> {
+        match self.cleanup {
+            Cleanup::Dir(_) => Some(self.url.clone()),
+            Cleanup::Schema { .. } => None,
         }
     }
 
@@ -72,6 +82,7 @@ impl TestDb {
         Some(TestDb {
             store,
             cleanup: Cleanup::Schema { admin_url, schema },
+            url,
         })
     }
 }

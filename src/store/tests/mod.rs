@@ -1,5 +1,6 @@
 //! Repository tests, each run on SQLite and (when configured) PostgreSQL.
 
+mod connect;
 mod definition_service;
 mod definitions;
 mod memberships;
