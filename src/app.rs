@@ -28,8 +28,9 @@ use tonic_health::pb::health_server::{Health, HealthServer};
 
 use crate::auth::{AuthSetupError, Authenticator};
 use crate::config::Settings;
-use crate::domain::DefinitionService;
 use crate::domain::profiles::ProfileService;
+use crate::domain::{DefinitionService, JobLimits, JobService};
+use crate::engine::{Engine, EngineOptions};
 use crate::error::Error;
 use crate::grpc::definitions::SegmentDefinitionApi;
 use crate::grpc::layer::RequestContextLayer;
@@ -90,6 +91,7 @@ pub struct App {
     store: Store,
     definitions: DefinitionService,
     profiles: ProfileService,
+    jobs: JobService,
     auth: Arc<Authenticator>,
 }
 
@@ -109,9 +111,13 @@ impl App {
         let store = Store::connect(settings.database_url.expose())
             .await
             .map_err(StartupError::Database)?;
+        let limits = JobLimits {
+            max_running_per_sandbox: settings.jobs.max_running_per_sandbox,
+        };
         Ok(App {
             definitions: DefinitionService::new(store.clone()),
             profiles: ProfileService::new(store.clone()),
+            jobs: JobService::new(store.clone(), limits),
             store,
             auth: Arc::new(auth),
             settings,
@@ -134,6 +140,24 @@ impl App {
         &self.profiles
     }
 
+    pub fn jobs(&self) -> &JobService {
+        &self.jobs
+    }
+
+    /// The segment job engine of this process, as the settings describe it.
+    pub fn engine(&self) -> Engine {
+        let j = &self.settings.jobs;
+        let options = EngineOptions {
+            workers: j.workers,
+            lease: j.lease,
+            poll_interval: j.poll_interval,
+            page_size: j.page_size,
+            page_pause: j.page_pause,
+            threads: j.threads,
+        };
+        Engine::new(self.store.clone(), options, self.jobs.wake_signal())
+    }
+
     /// The authenticator both edges share.
     pub fn authenticator(&self) -> Arc<Authenticator> {
         self.auth.clone()
@@ -147,6 +171,7 @@ impl App {
         let grpc_addr = local_addr("gRPC", &grpc_listener, self.settings.grpc_addr)?;
         let rest_addr = self.spawn_rest(rest, &mut tasks, &shutdown_rx).await?;
         let health_service = self.spawn_health_watch(&mut tasks, &shutdown_rx).await;
+        self.engine().spawn(&mut tasks, &shutdown_rx);
         let incoming = TcpIncoming::from(grpc_listener).with_nodelay(Some(true));
         let grpc = self.grpc_server(health_service, incoming, wait_for_shutdown(shutdown_rx))?;
         tasks.spawn(async move { grpc.await.map_err(ServeError::from) });

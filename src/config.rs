@@ -30,6 +30,12 @@ const DEFAULT_LOG_LEVEL: &str = "info";
 const DEFAULT_HEALTH_CHECK_INTERVAL_MS: u64 = 2_000;
 const DEFAULT_MAX_BODY_BYTES: u64 = 4 * 1024 * 1024;
 const DEFAULT_MAX_BATCH_RECORDS: u64 = 1_000;
+const DEFAULT_JOB_WORKERS: u64 = 2;
+const DEFAULT_JOB_LEASE_MS: u64 = 30_000;
+const DEFAULT_JOB_POLL_INTERVAL_MS: u64 = 1_000;
+const DEFAULT_JOB_PAGE_SIZE: u64 = 1_000;
+const MAX_JOB_PAGE_SIZE: u64 = 10_000;
+const DEFAULT_MAX_RUNNING_JOBS_PER_SANDBOX: u64 = 10;
 const ENV_PREFIX: &str = "SEGMENTATION_";
 
 /// Everything the service reads at start, validated.
@@ -48,8 +54,29 @@ pub struct Settings {
     /// How often the database is pinged for `grpc.health.v1`.
     pub health_check_interval: Duration,
     pub limits: Limits,
+    /// The segment job engine and its limits.
+    pub jobs: JobSettings,
     /// Load the generated demo sandbox at start.
     pub demo: bool,
+}
+
+/// How segment jobs run (`job_*` settings) and how many may be unfinished per sandbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobSettings {
+    /// Jobs this process runs at once; 0 makes an API-only process.
+    pub workers: usize,
+    /// Threads evaluating a job's pages; 0 means every core.
+    pub threads: usize,
+    /// A claimed job's lease; renewed every third of it, taken over once it lapses.
+    pub lease: Duration,
+    /// How often idle workers look for jobs created elsewhere or whose lease lapsed.
+    pub poll_interval: Duration,
+    /// Profiles read and evaluated per page (bounds a job's memory).
+    pub page_size: u64,
+    /// Pause after each page (0: none), to leave database capacity to other work.
+    pub page_pause: Duration,
+    /// Unfinished jobs a sandbox may have; creating one more is refused (429).
+    pub max_running_per_sandbox: u32,
 }
 
 /// How requests are authenticated. Nothing configured means dev mode (loopback only).
@@ -282,6 +309,27 @@ pub struct ServeArgs {
     /// Most records in one ingestion batch [default: 1000]
     #[arg(long, value_name = "N")]
     pub max_batch_records: Option<u64>,
+    /// Segment jobs this process runs at once; 0 = none (API only) [default: 2]
+    #[arg(long, value_name = "N")]
+    pub job_workers: Option<u64>,
+    /// Threads evaluating a job; 0 = every core [default: 0]
+    #[arg(long, value_name = "N")]
+    pub job_threads: Option<u64>,
+    /// Lease of a claimed job in milliseconds [default: 30000]
+    #[arg(long, value_name = "MS")]
+    pub job_lease_ms: Option<u64>,
+    /// How often idle job workers poll, in milliseconds [default: 1000]
+    #[arg(long, value_name = "MS")]
+    pub job_poll_interval_ms: Option<u64>,
+    /// Profiles per page of a job [default: 1000]
+    #[arg(long, value_name = "N")]
+    pub job_page_size: Option<u64>,
+    /// Pause after each page of a job, in milliseconds [default: 0]
+    #[arg(long, value_name = "MS")]
+    pub job_page_pause_ms: Option<u64>,
+    /// Unfinished segment jobs allowed per sandbox [default: 10]
+    #[arg(long, value_name = "N")]
+    pub max_running_jobs_per_sandbox: Option<u64>,
     /// Load the generated demo sandbox at start
     #[arg(long)]
     pub demo: bool,
@@ -305,6 +353,13 @@ struct Layer {
     health_check_interval_ms: Option<u64>,
     max_body_bytes: Option<u64>,
     max_batch_records: Option<u64>,
+    job_workers: Option<u64>,
+    job_threads: Option<u64>,
+    job_lease_ms: Option<u64>,
+    job_poll_interval_ms: Option<u64>,
+    job_page_size: Option<u64>,
+    job_page_pause_ms: Option<u64>,
+    max_running_jobs_per_sandbox: Option<u64>,
     demo: Option<bool>,
 }
 
@@ -329,6 +384,15 @@ impl Layer {
                 .or(self.health_check_interval_ms),
             max_body_bytes: over.max_body_bytes.or(self.max_body_bytes),
             max_batch_records: over.max_batch_records.or(self.max_batch_records),
+            job_workers: over.job_workers.or(self.job_workers),
+            job_threads: over.job_threads.or(self.job_threads),
+            job_lease_ms: over.job_lease_ms.or(self.job_lease_ms),
+            job_poll_interval_ms: over.job_poll_interval_ms.or(self.job_poll_interval_ms),
+            job_page_size: over.job_page_size.or(self.job_page_size),
+            job_page_pause_ms: over.job_page_pause_ms.or(self.job_page_pause_ms),
+            max_running_jobs_per_sandbox: over
+                .max_running_jobs_per_sandbox
+                .or(self.max_running_jobs_per_sandbox),
             demo: over.demo.or(self.demo),
         }
     }
@@ -378,6 +442,13 @@ impl Layer {
             health_check_interval_ms: env_parsed(env, "health_check_interval_ms")?,
             max_body_bytes: env_parsed(env, "max_body_bytes")?,
             max_batch_records: env_parsed(env, "max_batch_records")?,
+            job_workers: env_parsed(env, "job_workers")?,
+            job_threads: env_parsed(env, "job_threads")?,
+            job_lease_ms: env_parsed(env, "job_lease_ms")?,
+            job_poll_interval_ms: env_parsed(env, "job_poll_interval_ms")?,
+            job_page_size: env_parsed(env, "job_page_size")?,
+            job_page_pause_ms: env_parsed(env, "job_page_pause_ms")?,
+            max_running_jobs_per_sandbox: env_parsed(env, "max_running_jobs_per_sandbox")?,
             demo: env_parsed(env, "demo")?,
         })
     }
@@ -408,6 +479,13 @@ impl Layer {
             health_check_interval_ms: args.health_check_interval_ms,
             max_body_bytes: args.max_body_bytes,
             max_batch_records: args.max_batch_records,
+            job_workers: args.job_workers,
+            job_threads: args.job_threads,
+            job_lease_ms: args.job_lease_ms,
+            job_poll_interval_ms: args.job_poll_interval_ms,
+            job_page_size: args.job_page_size,
+            job_page_pause_ms: args.job_page_pause_ms,
+            max_running_jobs_per_sandbox: args.max_running_jobs_per_sandbox,
             demo: args.demo.then_some(true),
         })
     }
@@ -466,6 +544,7 @@ impl Settings {
 
     fn validate(layer: Layer) -> Result<Settings, ConfigError> {
         let auth = validate_auth(&layer)?;
+        let jobs = validate_jobs(&layer)?;
         let log_level = layer
             .log_level
             .unwrap_or_else(|| DEFAULT_LOG_LEVEL.to_owned());
@@ -520,10 +599,57 @@ impl Settings {
                     )?,
                 )?,
             },
+            jobs,
             demo: layer.demo.unwrap_or(false),
         })
         .and_then(check_batch_limit)
     }
+}
+
+fn validate_jobs(layer: &Layer) -> Result<JobSettings, ConfigError> {
+    let lease_ms = positive("job_lease_ms", layer.job_lease_ms, DEFAULT_JOB_LEASE_MS)?;
+    if lease_ms < 300 {
+        return Err(ConfigError::Invalid {
+            setting: "job_lease_ms",
+            message: "at least 300 (the lease is renewed every third of it)".into(),
+        });
+    }
+    let page_size = positive("job_page_size", layer.job_page_size, DEFAULT_JOB_PAGE_SIZE)?;
+    if page_size > MAX_JOB_PAGE_SIZE {
+        return Err(ConfigError::Invalid {
+            setting: "job_page_size",
+            message: format!("at most {MAX_JOB_PAGE_SIZE}"),
+        });
+    }
+    let max_running = positive(
+        "max_running_jobs_per_sandbox",
+        layer.max_running_jobs_per_sandbox,
+        DEFAULT_MAX_RUNNING_JOBS_PER_SANDBOX,
+    )?;
+    let threads = to_usize("job_threads", layer.job_threads.unwrap_or(0))?;
+    Ok(JobSettings {
+        workers: to_usize(
+            "job_workers",
+            layer.job_workers.unwrap_or(DEFAULT_JOB_WORKERS),
+        )?,
+        threads: if threads == 0 {
+            crate::engine::default_threads()
+        } else {
+            threads
+        },
+        lease: Duration::from_millis(lease_ms),
+        poll_interval: Duration::from_millis(positive(
+            "job_poll_interval_ms",
+            layer.job_poll_interval_ms,
+            DEFAULT_JOB_POLL_INTERVAL_MS,
+        )?),
+        page_size,
+        page_pause: Duration::from_millis(layer.job_page_pause_ms.unwrap_or(0)),
+        max_running_per_sandbox: u32::try_from(max_running).map_err(|_| ConfigError::Invalid {
+            setting: "max_running_jobs_per_sandbox",
+            message: "too large".into(),
+        })?,
+    })
 }
 
 /// The domain refuses larger batches whatever the setting says, so a larger setting is a mistake.

@@ -155,9 +155,28 @@ fn every_flag_is_read() {
         health_check_interval_ms: Some(100),
         max_body_bytes: Some(2048),
         max_batch_records: Some(7),
+        job_workers: Some(0),
+        job_threads: Some(3),
+        job_lease_ms: Some(900),
+        job_poll_interval_ms: Some(50),
+        job_page_size: Some(10),
+        job_page_pause_ms: Some(5),
+        max_running_jobs_per_sandbox: Some(4),
         demo: true,
     };
     let s = Settings::load_from(&args, &no_env()).expect("valid");
+    assert_eq!(
+        s.jobs,
+        crate::config::JobSettings {
+            workers: 0,
+            threads: 3,
+            lease: Duration::from_millis(900),
+            poll_interval: Duration::from_millis(50),
+            page_size: 10,
+            page_pause: Duration::from_millis(5),
+            max_running_per_sandbox: 4,
+        }
+    );
     assert_eq!(s.grpc_addr.port(), 11);
     assert_eq!(s.rest_addr, None);
     assert_eq!(s.database_url.expose(), "sqlite::memory:");
@@ -307,4 +326,28 @@ fn database_url_helpers() {
         DatabaseUrl::new("sqlite:/tmp/y.db").sqlite_path(),
         Some(PathBuf::from("/tmp/y.db"))
     );
+}
+
+#[test]
+fn job_settings_default_and_refuse_nonsense() {
+    let s = Settings::load_from(&ServeArgs::default(), &no_env()).expect("defaults");
+    assert_eq!(s.jobs.workers, 2);
+    assert_eq!(s.jobs.lease, Duration::from_secs(30));
+    assert_eq!(s.jobs.page_size, 1000);
+    assert_eq!(s.jobs.max_running_per_sandbox, 10);
+    assert!(s.jobs.threads >= 1);
+    for (var, value, setting) in [
+        ("SEGMENTATION_JOB_LEASE_MS", "100", "job_lease_ms"),
+        ("SEGMENTATION_JOB_PAGE_SIZE", "0", "job_page_size"),
+        ("SEGMENTATION_JOB_PAGE_SIZE", "20000", "job_page_size"),
+        (
+            "SEGMENTATION_MAX_RUNNING_JOBS_PER_SANDBOX",
+            "0",
+            "max_running_jobs_per_sandbox",
+        ),
+    ] {
+        let env = move |name: &str| (name == var).then(|| value.to_owned());
+        let err = Settings::load_from(&ServeArgs::default(), &env).unwrap_err();
+        assert!(err.to_string().contains(setting), "{var}={value}: {err}");
+    }
 }

@@ -10,6 +10,7 @@ pub mod config;
 pub mod context;
 pub mod datagen;
 pub mod domain;
+pub mod engine;
 pub mod error;
 pub mod grpc;
 pub mod health;

@@ -11,6 +11,8 @@ pub mod definitions;
 pub mod expression;
 pub mod graph;
 pub mod ingest;
+pub mod job;
+pub mod jobs;
 pub mod membership;
 pub mod page;
 pub mod profile;
@@ -23,6 +25,11 @@ pub use definition::{
     SegmentDefinition, ValidatedExpression,
 };
 pub use definitions::{BatchGetResult, DefinitionService};
+pub use job::{
+    JobBatchResult, JobError, JobInput, JobList, JobListQuery, JobMetrics, JobProgress, JobSegment,
+    JobSegments, JobSort, JobStatus, SegmentJob, StatusCounts, TimeWindow,
+};
+pub use jobs::{JobLimits, JobService};
 pub use membership::{MemberListQuery, MembershipWrite, SegmentMember};
 pub use page::Page;
 pub use profile::{

@@ -25,6 +25,9 @@ use crate::error::Error;
 mod definitions;
 mod entity;
 mod ingest;
+mod job_commit;
+mod job_runs;
+mod jobs;
 mod memberships;
 mod migration;
 mod profiles;
@@ -33,6 +36,7 @@ pub(crate) mod test_support;
 #[cfg(test)]
 mod tests;
 
+pub use job_runs::{JobLease, LeaseCheck, RawProfile};
 pub use profiles::ProfileWithEvents;
 
 /// Where the embedded store lives when no database URL is configured.
@@ -138,18 +142,45 @@ impl Store {
         conn: &C,
         tenant: &Tenant,
     ) -> Result<(), Error> {
+        let key = format!("segment_definitions/{}/{}", tenant.org, tenant.sandbox);
+        self.advisory_lock(conn, &key).await
+    }
+
+    /// Takes a transaction-scoped advisory lock on `key` (PostgreSQL); a no-op on SQLite, whose
+    /// single connection serialises writers already.
+    async fn advisory_lock<C: ConnectionTrait>(&self, conn: &C, key: &str) -> Result<(), Error> {
         if self.backend != Backend::Postgres {
             return Ok(());
         }
-        let key = format!("segment_definitions/{}/{}", tenant.org, tenant.sandbox);
         conn.execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
             "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-            [key.into()],
+            [key.to_owned().into()],
         ))
         .await
         .map_err(db_error)?;
         Ok(())
+    }
+}
+
+/// A raw statement written with `?` placeholders, numbered `$1, $2, ...` for PostgreSQL. The
+/// SQL text must not contain `?` anywhere else.
+pub(crate) fn raw_statement(backend: Backend, sql: &str, values: Vec<sea_orm::Value>) -> Statement {
+    match backend {
+        Backend::Sqlite => Statement::from_sql_and_values(DbBackend::Sqlite, sql, values),
+        Backend::Postgres => {
+            let mut out = String::with_capacity(sql.len() + 16);
+            let mut n = 0;
+            for ch in sql.chars() {
+                if ch == '?' {
+                    n += 1;
+                    out.push_str(&format!("${n}"));
+                } else {
+                    out.push(ch);
+                }
+            }
+            Statement::from_sql_and_values(DbBackend::Postgres, out, values)
+        }
     }
 }
 

@@ -7,3 +7,6 @@ pub mod event;
 pub mod identity;
 pub mod membership;
 pub mod profile;
+pub mod segment_job;
+pub mod segment_job_result;
+pub mod segment_job_segment;

@@ -4,12 +4,16 @@
 use sea_orm_migration::prelude::*;
 
 mod m0001_create_tables;
+mod m0002_segment_jobs;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_create_tables::Migration)]
+        vec![
+            Box::new(m0001_create_tables::Migration),
+            Box::new(m0002_segment_jobs::Migration),
+        ]
     }
 }

@@ -3,5 +3,6 @@
 mod connect;
 mod definition_service;
 mod definitions;
+mod jobs;
 mod memberships;
 mod profiles;
