@@ -189,3 +189,6 @@ fn process_name() -> String {
     let tag = uuid::Uuid::new_v4().simple().to_string();
     format!("{host}/{}/{}", std::process::id(), &tag[..6])
 }
+
+#[cfg(test)]
+mod tests;
