@@ -5,8 +5,9 @@
 //! [`store_tests!`] turns each `async fn scenario(store: &Store)` into one test per backend.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
-use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DbBackend, Statement};
 
 use super::Store;
 use crate::context::{Principal, RequestContext, Tenant};
@@ -60,7 +61,7 @@ impl TestDb {
             return None;
         };
         let schema = unique_name();
-        let admin = match Database::connect(admin_url.as_str()).await {
+        let admin = match admin_connection(&admin_url).await {
             Ok(db) => db,
             Err(e) if !ci => {
                 eprintln!("skipping PostgreSQL store test: cannot connect to {admin_url}: {e}");
@@ -85,6 +86,27 @@ impl TestDb {
             url,
         })
     }
+}
+
+/// Whether the test server answered, asked once per test run so that an unreachable server costs
+/// one timeout, not one per test.
+static REACHABLE: tokio::sync::OnceCell<Result<(), String>> = tokio::sync::OnceCell::const_new();
+
+async fn admin_connection(url: &str) -> Result<sea_orm::DatabaseConnection, String> {
+    let connect = || async {
+        let mut options = ConnectOptions::new(url);
+        options
+            .max_connections(1)
+            .connect_timeout(Duration::from_secs(3))
+            .acquire_timeout(Duration::from_secs(3))
+            .sqlx_logging(false);
+        Database::connect(options).await.map_err(|e| e.to_string())
+    };
+    REACHABLE
+        .get_or_init(|| async { connect().await.map(|_| ()) })
+        .await
+        .clone()?;
+    connect().await
 }
 
 impl Drop for TestDb {
