@@ -11,6 +11,7 @@ const PROTOS: &[&str] = &[
     "proto/segmentation/v1/jobs_types.proto",
     "proto/segmentation/v1/segment_definitions.proto",
     "proto/segmentation/v1/profiles.proto",
+    "proto/segmentation/v1/segment_jobs.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -33,10 +33,12 @@ use crate::domain::{DefinitionService, JobLimits, JobService};
 use crate::engine::{Engine, EngineOptions};
 use crate::error::Error;
 use crate::grpc::definitions::SegmentDefinitionApi;
+use crate::grpc::jobs::SegmentJobApi;
 use crate::grpc::layer::RequestContextLayer;
 use crate::grpc::pb;
 use crate::grpc::pb::profile_service_server::ProfileServiceServer;
 use crate::grpc::pb::segment_definition_service_server::SegmentDefinitionServiceServer;
+use crate::grpc::pb::segment_job_service_server::SegmentJobServiceServer;
 use crate::grpc::profiles::ProfileApi;
 use crate::health::{self, DatabaseProbe};
 use crate::store::Store;
@@ -270,6 +272,8 @@ impl App {
             self.definitions.clone(),
         ))
         .max_decoding_message_size(limit);
+        let jobs = SegmentJobServiceServer::new(SegmentJobApi::new(self.jobs.clone()))
+            .max_decoding_message_size(limit);
         Ok(Server::builder()
             .layer(RequestContextLayer::new(self.auth.clone()))
             .add_service(health_service)
@@ -277,6 +281,7 @@ impl App {
             .add_service(reflection_v1alpha)
             .add_service(definitions)
             .add_service(profiles)
+            .add_service(jobs)
             .serve_with_incoming_shutdown(incoming, signal))
     }
 }
@@ -286,6 +291,7 @@ fn service_names() -> Vec<&'static str> {
     vec![
         SegmentDefinitionServiceServer::<SegmentDefinitionApi>::NAME,
         ProfileServiceServer::<ProfileApi>::NAME,
+        SegmentJobServiceServer::<SegmentJobApi>::NAME,
     ]
 }
 

@@ -227,7 +227,8 @@ pub struct SegmentJob {
     pub errors: Vec<JobError>,
     /// How many times a worker claimed it (1 for a job run once; more after take-overs).
     pub attempts: u32,
-    /// The worker holding its lease (`host/pid/worker-n`), while one does.
+    /// The worker holding its lease (`host/pid/tag/worker-n`), or once the job ended the one
+    /// that ended it; `None` before the first claim and after a release at shutdown.
     pub worker: Option<String>,
     pub creation_time_ms: i64,
     pub update_time_ms: i64,

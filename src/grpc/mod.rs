@@ -6,6 +6,8 @@
 
 pub mod convert;
 pub mod definitions;
+pub mod job_convert;
+pub mod jobs;
 pub mod layer;
 pub mod pb;
 pub mod profiles;

@@ -312,10 +312,6 @@ impl Commit<'_> {
                 Expr::value(i64::try_from(profiles_done).unwrap_or(i64::MAX)),
             )
             .col_expr(
-                segment_job::Column::LeaseOwner,
-                Expr::value(Option::<String>::None),
-            )
-            .col_expr(
                 segment_job::Column::LeaseExpiresMs,
                 Expr::value(Option::<i64>::None),
             )

@@ -514,10 +514,6 @@ async fn end_run_in(
         .col_expr(segment_job::Column::Status, status)
         .col_expr(segment_job::Column::Metrics, Expr::value(to_json(metrics)?))
         .col_expr(
-            segment_job::Column::LeaseOwner,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(
             segment_job::Column::LeaseExpiresMs,
             Expr::value(Option::<i64>::None),
         )

@@ -143,7 +143,11 @@ async fn run_job(store: &Store, f: &Fixture, rows: &[(&String, &String)], now: i
     assert!(committed.is_some());
     let done = f.jobs.get(&f.ctx, &job.id).await.unwrap();
     assert_eq!(done.status, JobStatus::Succeeded);
-    assert_eq!(done.worker, None);
+    assert_eq!(
+        done.worker.as_deref(),
+        Some("w1"),
+        "the worker that ended it"
+    );
     job.id
 }
 

@@ -30,9 +30,12 @@ use tonic::transport::{Channel, Endpoint};
 
 use pb::profile_service_client::ProfileServiceClient;
 use pb::segment_definition_service_client::SegmentDefinitionServiceClient;
+use pb::segment_job_service_client::SegmentJobServiceClient;
 
 /// A definitions client that sends a [`Caller`]'s headers.
 pub type DefinitionsClient = SegmentDefinitionServiceClient<InterceptedService<Channel, Caller>>;
+/// A segment jobs client that sends a [`Caller`]'s headers.
+pub type JobsClient = SegmentJobServiceClient<InterceptedService<Channel, Caller>>;
 pub use segmentation::grpc::pb;
 
 /// The HS256 secret every test server is configured with.
@@ -86,6 +89,12 @@ pub struct Options {
     pub health_check_interval_ms: u64,
     pub max_batch_records: u64,
     pub max_body_bytes: u64,
+    /// Segment job settings (`job_*`, `max_running_jobs_per_sandbox`); `None` keeps the default.
+    pub job_workers: Option<u64>,
+    pub job_lease_ms: Option<u64>,
+    pub job_page_size: Option<u64>,
+    pub job_page_pause_ms: Option<u64>,
+    pub max_running_jobs_per_sandbox: Option<u64>,
 }
 
 impl Default for Options {
@@ -95,6 +104,11 @@ impl Default for Options {
             health_check_interval_ms: 200,
             max_batch_records: 1000,
             max_body_bytes: 4 * 1024 * 1024,
+            job_workers: None,
+            job_lease_ms: None,
+            job_page_size: None,
+            job_page_pause_ms: None,
+            max_running_jobs_per_sandbox: None,
         }
     }
 }
@@ -112,7 +126,8 @@ pub enum TestDb {
 }
 
 impl TestDb {
-    async fn create(backend: Backend) -> (TestDb, String) {
+    /// A fresh database on `backend` and its URL.
+    pub async fn create(backend: Backend) -> (TestDb, String) {
         match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
@@ -133,6 +148,19 @@ impl TestDb {
                 let url = replace_db_name(&admin_url, &name);
                 (TestDb::Postgres { admin_url, name }, url)
             }
+        }
+    }
+}
+
+impl TestDb {
+    /// Drops a PostgreSQL test database (a SQLite one goes with its temporary directory).
+    pub async fn drop_database(&self) {
+        if let TestDb::Postgres { admin_url, name } = self {
+            pg_admin(
+                admin_url,
+                &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            )
+            .await;
         }
     }
 }
@@ -212,6 +240,12 @@ pub fn settings_for(db_url: &str, options: &Options) -> Settings {
         health_check_interval_ms: Some(options.health_check_interval_ms),
         max_batch_records: Some(options.max_batch_records),
         max_body_bytes: Some(options.max_body_bytes),
+        job_workers: options.job_workers,
+        job_lease_ms: options.job_lease_ms,
+        job_page_size: options.job_page_size,
+        job_page_pause_ms: options.job_page_pause_ms,
+        job_poll_interval_ms: Some(50),
+        max_running_jobs_per_sandbox: options.max_running_jobs_per_sandbox,
         ..ServeArgs::default()
     };
     if !options.dev_mode {

@@ -43,6 +43,7 @@ async fn v1_lists_services_and_resolves_symbols() {
     let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
     for wanted in [
         "segmentation.v1.ProfileService",
+        "segmentation.v1.SegmentJobService",
         "grpc.health.v1.Health",
         "grpc.reflection.v1.ServerReflection",
     ] {
