@@ -135,7 +135,7 @@ struct Worker {
 impl Worker {
     async fn run(mut self) {
         let e = self.engine.clone();
-        while !*self.shutdown.borrow() {
+        while !shutting_down(&self.shutdown) {
             let now = e.clock.now_ms();
             if let Err(err) = e.store.queue_new_jobs(now).await {
                 tracing::warn!(worker = %self.name, error = %err, "cannot queue new jobs");
@@ -175,6 +175,11 @@ impl Worker {
             _ = self.shutdown.changed() => {}
         }
     }
+}
+
+/// Whether the shutdown signal was given (or its sender is gone, which means the same).
+pub(crate) fn shutting_down(signal: &watch::Receiver<bool>) -> bool {
+    *signal.borrow() || signal.has_changed().is_err()
 }
 
 /// `host/pid/tag`: the host name and process id say where a job runs; the random tag tells two

@@ -120,7 +120,7 @@ impl JobRun {
             Some(Ending::Lost)
         } else if signals.cancel.load(Ordering::SeqCst) {
             Some(Ending::Cancel)
-        } else if *self.shutdown.borrow() {
+        } else if super::shutting_down(&self.shutdown) {
             Some(Ending::Shutdown)
         } else {
             None

@@ -1,11 +1,11 @@
 //! The REST gateway: AEP's JSON paths over the same domain services the gRPC edge calls.
 //!
 //! Scripts written for Adobe Experience Platform's Segmentation Service speak these paths, so the
-//! shapes are AEP's (API spec §2.1, §2.2, §2.11, §3.1; the OpenAPI file in
+//! shapes are AEP's (API spec §2.1, §2.2, §2.3, §2.11, §3.1, §3.2; the OpenAPI file in
 //! `shared/spec/reference`), and every path answers both under AEP's base path `/data/core/ups`
 //! and bare. Handlers are thin: read the body and query into a domain request
-//! ([`definition_json`], [`profile_json`]), make one domain call, render the answer. Everything
-//! that is the same for every path lives in one place each:
+//! ([`definition_json`], [`job_json`], [`profile_json`]), make one domain call, render the
+//! answer. Everything that is the same for every path lives in one place each:
 //!
 //! - [`request`]: the per-request middleware (request id, span, `x-request-id` echo, the AEP error
 //!   body's `requestId`) and the [`request::Caller`] extractor that authenticates through the
@@ -22,6 +22,8 @@ pub mod body;
 pub mod definition_json;
 pub mod definitions;
 pub mod error;
+pub mod job_json;
+pub mod jobs;
 pub mod profile_json;
 pub mod profiles;
 pub mod query;
@@ -39,8 +41,8 @@ use axum::routing::{get, post};
 use crate::app::App;
 use crate::auth::Authenticator;
 use crate::config::Limits;
-use crate::domain::DefinitionService;
 use crate::domain::profiles::ProfileService;
+use crate::domain::{DefinitionService, JobService};
 
 /// AEP's base path; every route is also served without it.
 pub const BASE_PATH: &str = "/data/core/ups";
@@ -50,6 +52,7 @@ pub const BASE_PATH: &str = "/data/core/ups";
 pub struct RestState {
     pub definitions: DefinitionService,
     pub profiles: ProfileService,
+    pub jobs: JobService,
     pub auth: Arc<Authenticator>,
     /// `max_body_bytes` bounds every request body (413 beyond); `max_batch_records` bounds an
     /// ingestion batch (400 beyond).
@@ -62,6 +65,7 @@ impl RestState {
         RestState {
             definitions: app.definitions().clone(),
             profiles: app.profiles().clone(),
+            jobs: app.jobs().clone(),
             auth: app.authenticator(),
             limits: app.settings().limits,
         }
@@ -106,6 +110,12 @@ fn api_routes() -> Router<RestState> {
             get(profiles::members),
         )
         .route("/segment/conversion", post(definitions::convert))
+        .route("/segment/jobs", get(jobs::list).post(jobs::create))
+        .route("/segment/jobs/bulk-get", post(jobs::bulk_get))
+        .route(
+            "/segment/jobs/{job_id}",
+            get(jobs::get_one).delete(jobs::cancel),
+        )
         .route(
             "/profiles",
             get(profiles::get_or_list)

@@ -4,6 +4,7 @@
 
 mod definitions;
 mod errors;
+mod jobs;
 mod openapi;
 mod profiles;
 mod served;
@@ -21,7 +22,8 @@ use super::{RestState, router};
 use crate::auth::Authenticator;
 use crate::config::Limits;
 use crate::domain::profiles::ProfileService;
-use crate::domain::{Clock, DefinitionService};
+use crate::domain::{Clock, DefinitionService, JobLimits, JobService};
+use crate::engine::{Engine, EngineOptions};
 use crate::store::Store;
 
 pub const ORG: &str = "ACME0123456789@AdobeOrg";
@@ -41,6 +43,10 @@ pub struct TestApi {
     router: Router,
     pub store: Store,
     pub clock: Clock,
+    pub jobs: JobService,
+    /// Job workers, when started ([`TestApi::start_workers`]); they stop when this is dropped.
+    workers: tokio::task::JoinSet<Result<(), ()>>,
+    _stop_workers: Option<tokio::sync::watch::Sender<bool>>,
     _dir: TempDir,
 }
 
@@ -51,13 +57,23 @@ impl TestApi {
     }
 
     pub async fn with(auth: Authenticator, limits: Limits) -> TestApi {
+        TestApi::with_job_limit(auth, limits, 10).await
+    }
+
+    /// `max_running_jobs_per_sandbox` = `max_running`.
+    pub async fn with_job_limit(auth: Authenticator, limits: Limits, max_running: u32) -> TestApi {
         let dir = tempfile::tempdir().expect("temporary directory");
         let url = format!("sqlite://{}/rest.db?mode=rwc", dir.path().display());
         let store = Store::connect(&url).await.expect("sqlite store");
         let clock = Clock::manual(T0_MS);
+        let job_limits = JobLimits {
+            max_running_per_sandbox: max_running,
+        };
+        let jobs = JobService::with_clock(store.clone(), clock.clone(), job_limits);
         let state = RestState {
             definitions: DefinitionService::with_clock(store.clone(), clock.clone()),
             profiles: ProfileService::with_clock(store.clone(), clock.clone()),
+            jobs: jobs.clone(),
             auth: Arc::new(auth),
             limits,
         };
@@ -65,8 +81,26 @@ impl TestApi {
             router: router(state),
             store,
             clock,
+            jobs,
+            workers: tokio::task::JoinSet::new(),
+            _stop_workers: None,
             _dir: dir,
         }
+    }
+
+    /// Starts one job worker on the store (jobs stay NEW until this is called).
+    pub fn start_workers(&mut self) {
+        let (stop, rx) = tokio::sync::watch::channel(false);
+        let options = EngineOptions {
+            workers: 1,
+            poll_interval: std::time::Duration::from_millis(20),
+            page_size: 7,
+            threads: 2,
+            ..EngineOptions::default()
+        };
+        Engine::new(self.store.clone(), options, self.jobs.wake_signal())
+            .spawn(&mut self.workers, &rx);
+        self._stop_workers = Some(stop);
     }
 
     /// A request with the tenant headers of [`ORG`] / `prod`.

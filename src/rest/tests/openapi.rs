@@ -20,6 +20,10 @@ const OPENAPI_YAML: &str = include_str!("../../../tests/data/aep-segmentation-op
 /// all listed in API spec §3.1 (or, for `version`, on the definitions segment jobs embed).
 pub const DEFINITION_EXTRA_FIELDS: &[&str] = &["sandbox", "ttlInDays", "version"];
 
+/// Fields the gateway adds to a segment job beyond the OpenAPI `SegmentJob` properties
+/// (`docs/rest.md`): the evaluation instant, progress, and how many times it was claimed.
+pub const JOB_EXTRA_FIELDS: &[&str] = &["evaluationTime", "progress", "attempts"];
+
 static SPEC: LazyLock<Value> = LazyLock::new(|| {
     let yaml: serde_norway::Value = serde_norway::from_str(OPENAPI_YAML).expect("OpenAPI YAML");
     openapi_to_json_schema(yaml_to_json(yaml))
@@ -169,6 +173,26 @@ pub fn assert_definition(instance: &Value) {
     }
 }
 
+/// A segment job: valid against `SegmentJob`, every field a property of it or a documented
+/// extra. A job created with `*` lists its segments as AEP's prose says, `[{"segmentId": "*"}]`,
+/// which the file's `SegmentInfo` (requiring `segment`) does not allow; that one field is checked
+/// on its own and the rest against the schema.
+#[track_caller]
+pub fn assert_job(instance: &Value) {
+    let mut checked = instance.clone();
+    if instance["segments"] == json!([{"segmentId": "*"}]) {
+        checked["segments"] = json!([]);
+    }
+    assert_valid(&component("SegmentJob"), &checked, "SegmentJob");
+    let known = &SPEC["components"]["schemas"]["SegmentJob"]["properties"];
+    for key in instance.as_object().expect("an object").keys() {
+        assert!(
+            known.get(key).is_some() || JOB_EXTRA_FIELDS.contains(&key.as_str()),
+            "field {key} is neither in the OpenAPI SegmentJob nor a documented extra"
+        );
+    }
+}
+
 /// Envelope A of API spec §2.11 (the OpenAPI file types this response as one definition, which
 /// it is not), each item a `SegmentDefinition`.
 #[track_caller]
@@ -303,6 +327,10 @@ fn the_schemas_reject_what_they_should() {
         ("/segment/definitions/{SEGMENT_ID}", "delete", 200),
         ("/segment/definitions/bulk-get", "post", 207),
         ("/segment/conversion", "post", 200),
+        ("/segment/jobs", "get", 200),
+        ("/segment/jobs", "post", 200),
+        ("/segment/jobs/{SEGMENT_JOB_ID}", "get", 200),
+        ("/segment/jobs/bulk-get", "post", 207),
     ] {
         assert!(
             !response_schema(path, method, status).is_null(),
