@@ -32,6 +32,8 @@ enum Command {
     /// Check, convert and evaluate PQL expressions.
     #[command(subcommand)]
     Pql(cli::pql::PqlCommand),
+    /// Benchmark a segment job on generated data (profiles/s, evaluations/s, peak memory).
+    BenchJob(cli::bench_job::BenchJobArgs),
 }
 
 fn main() -> ExitCode {
@@ -40,6 +42,7 @@ fn main() -> ExitCode {
         None => run_serve(&cli.serve),
         Some(Command::Serve(args)) => run_serve(&args),
         Some(Command::Pql(cmd)) => cli::pql::run(cmd),
+        Some(Command::BenchJob(args)) => cli::bench_job::run(args),
     }
 }
 

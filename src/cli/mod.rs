@@ -1,3 +1,4 @@
 //! Command-line front ends. Each command is a thin shell over the library.
 
+pub mod bench_job;
 pub mod pql;

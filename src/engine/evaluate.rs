@@ -10,15 +10,15 @@ use std::collections::HashMap;
 
 use crate::domain::job::JobError;
 use crate::pql::{EvalContext, Memberships, Value};
-use crate::store::RawProfile;
+use crate::store::{NAMESPACE_SEPARATOR, RawProfile, StagedRow};
 
 use super::plan::Plan;
 
 /// What one page yielded.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct PageOutcome {
-    /// `(segment id, profile id)` of every profile that qualified, in page order.
-    pub qualified: Vec<(String, String)>,
+    /// Every profile that qualified, per segment, in page order.
+    pub qualified: Vec<StagedRow>,
     /// Profiles evaluated.
     pub profiles: u64,
 }
@@ -48,6 +48,20 @@ fn decode(text: &str) -> Result<Value, String> {
         .map_err(|e| e.to_string())
 }
 
+/// Decodes a profile document, and names its identity namespaces (the keys of its
+/// `identityMap`, which lists every identity of the profile), sorted and joined for staging.
+fn decode_profile(text: &str) -> Result<(Value, String), String> {
+    let json = serde_json::from_str::<serde_json::Value>(text).map_err(|e| e.to_string())?;
+    let mut namespaces: Vec<&str> = json
+        .get("identityMap")
+        .and_then(serde_json::Value::as_object)
+        .map(|m| m.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    namespaces.sort_unstable();
+    let joined = namespaces.join(&NAMESPACE_SEPARATOR.to_string());
+    Ok((Value::from_json(&json), joined))
+}
+
 fn unreadable(profile_id: &str, what: &str, why: String) -> JobError {
     JobError::new(
         "stored_data_unreadable",
@@ -65,9 +79,10 @@ fn evaluate_profile(
     stored: &[String],
     now: i64,
     decided: &mut Vec<bool>,
-    out: &mut Vec<(String, String)>,
+    out: &mut Vec<StagedRow>,
 ) -> Result<(), JobError> {
-    let profile = decode(&raw.document).map_err(|e| unreadable(&raw.profile_id, "document", e))?;
+    let (profile, namespaces) =
+        decode_profile(&raw.document).map_err(|e| unreadable(&raw.profile_id, "document", e))?;
     let events = if plan.needs_events {
         let decoded = raw
             .events
@@ -95,7 +110,11 @@ fn evaluate_profile(
         let hit = segment.program.matches(&ctx);
         decided.push(hit);
         if hit {
-            out.push((segment.segment_id.clone(), raw.profile_id.clone()));
+            out.push(StagedRow {
+                segment_id: segment.segment_id.clone(),
+                profile_id: raw.profile_id.clone(),
+                namespaces: namespaces.clone(),
+            });
         }
     }
     Ok(())
@@ -106,7 +125,7 @@ fn evaluate_chunk(
     chunk: &[RawProfile],
     stored: &HashMap<String, Vec<String>>,
     now: i64,
-) -> Result<Vec<(String, String)>, JobError> {
+) -> Result<Vec<StagedRow>, JobError> {
     let mut out = Vec::new();
     let mut decided = Vec::with_capacity(plan.segments.len());
     for raw in chunk {
@@ -127,7 +146,7 @@ pub fn evaluate_page(
 ) -> Result<PageOutcome, JobError> {
     let threads = threads.clamp(1, page.len().max(1));
     let chunk_size = page.len().div_ceil(threads).max(1);
-    let results: Vec<Result<Vec<(String, String)>, JobError>> = if threads == 1 {
+    let results: Vec<Result<Vec<StagedRow>, JobError>> = if threads == 1 {
         vec![evaluate_chunk(plan, page, stored, now)]
     } else {
         std::thread::scope(|scope| {
@@ -218,8 +237,8 @@ mod tests {
         let of = |s: &str| -> Vec<&str> {
             one.qualified
                 .iter()
-                .filter(|(seg, _)| seg == s)
-                .map(|(_, p)| p.as_str())
+                .filter(|r| r.segment_id == s)
+                .map(|r| r.profile_id.as_str())
                 .collect()
         };
         assert_eq!(of("both"), vec!["p41"]);

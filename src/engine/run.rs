@@ -160,9 +160,7 @@ impl JobRun {
             Err(ending) => return Ok(ending),
         };
         self.record_totals(metrics, done);
-        let now = self.clock.now_ms();
-        metrics.profile_segmentation_time.end_ms = Some(now);
-        metrics.total_time.end_ms = Some(now);
+        metrics.profile_segmentation_time.end_ms = Some(self.clock.now_ms());
         let (check, committed) = self
             .store
             .commit_job(
@@ -170,7 +168,7 @@ impl JobRun {
                 metrics.clone(),
                 done,
                 self.job.evaluation_time_ms,
-                now,
+                &self.clock,
             )
             .await?;
         if let Some(ending) = Self::ending_of(check) {

@@ -31,6 +31,7 @@ use super::entity::segment_job;
 use super::job_runs::{JobLease, LeaseCheck, clear_staging, discard};
 use super::jobs::to_json;
 use super::{Store, db_error, finish, raw_statement};
+use crate::domain::Clock;
 use crate::domain::job::{EXITED_RETENTION_MS, JobMetrics, JobStatus, StatusCounts};
 use crate::error::Error;
 use crate::pql::MembershipStatus;
@@ -57,7 +58,8 @@ const QUALIFIED_OUTCOMES: &str = "UPDATE segment_job_results SET outcome = CASE 
 
 /// Members that no longer qualify: staged as `exited`.
 const STAGE_EXITS: &str = "INSERT INTO segment_job_results (job_id, segment_id, profile_id, \
-     outcome) SELECT CAST(? AS TEXT), m.segment_id, m.profile_id, CAST(? AS TEXT) \
+     namespaces, outcome) SELECT CAST(? AS TEXT), m.segment_id, m.profile_id, '', \
+     CAST(? AS TEXT) \
      FROM memberships m JOIN segment_job_segments s ON s.job_id = ? AND s.segment_id = m.segment_id \
      WHERE m.org = ? AND m.sandbox = ? AND m.status IN (?, ?) \
      AND EXISTS (SELECT 1 FROM segment_definitions d WHERE d.org = ? AND d.sandbox = ? \
@@ -65,13 +67,10 @@ const STAGE_EXITS: &str = "INSERT INTO segment_job_results (job_id, segment_id, 
      AND NOT EXISTS (SELECT 1 FROM segment_job_results r WHERE r.job_id = ? \
      AND r.segment_id = m.segment_id AND r.profile_id = m.profile_id)";
 
-const STATUS_COUNTS: &str = "SELECT segment_id, outcome, COUNT(*) FROM segment_job_results \
-     WHERE job_id = ? GROUP BY segment_id, outcome";
-
-const NAMESPACE_COUNTS: &str = "SELECT r.segment_id, i.namespace, COUNT(DISTINCT r.profile_id) \
-     FROM segment_job_results r JOIN identities i ON i.org = ? AND i.sandbox = ? \
-     AND i.profile_id = r.profile_id WHERE r.job_id = ? AND r.outcome IN (?, ?) \
-     GROUP BY r.segment_id, i.namespace";
+/// Staged rows per segment, status and set of identity namespaces: one scan gives both the
+/// status and the namespace counters.
+const COUNTS: &str = "SELECT segment_id, outcome, namespaces, COUNT(*) FROM \
+     segment_job_results WHERE job_id = ? GROUP BY segment_id, outcome, namespaces";
 
 /// The job's live segments (still defined), for zero counters.
 const LIVE_SEGMENTS: &str = "SELECT s.segment_id FROM segment_job_segments s WHERE s.job_id = ? \
@@ -93,8 +92,9 @@ const INSERT_STAGED: &str = "INSERT INTO memberships (org, sandbox, segment_id, 
 
 impl Store {
     /// Commits a job run: swaps its staged results into the memberships, fills the counters of
-    /// `metrics` from them, and marks the job `SUCCEEDED`, all in one transaction. Returns the
-    /// final metrics, or why nothing was committed (lease lost, cancel requested).
+    /// `metrics` from them, and marks the job `SUCCEEDED`, all in one transaction. `clock` is
+    /// read when the commit starts and when it ends (`totalTime.endTimeInMs`). Returns the final
+    /// metrics, or why nothing was committed (lease lost, cancel requested).
     #[instrument(skip_all, err, fields(job = %lease.job_id))]
     pub async fn commit_job(
         &self,
@@ -102,7 +102,7 @@ impl Store {
         metrics: JobMetrics,
         profiles_done: u64,
         evaluation_time_ms: i64,
-        now_ms: i64,
+        clock: &Clock,
     ) -> Result<(LeaseCheck, Option<JobMetrics>), Error> {
         let txn = self.db.begin().await.map_err(db_error)?;
         let run = Commit {
@@ -111,7 +111,7 @@ impl Store {
             lease,
             evaluation_time_ms,
         };
-        let result = run.run(metrics, profiles_done, now_ms).await;
+        let result = run.run(metrics, profiles_done, clock).await;
         match result {
             Ok((LeaseCheck::Held, metrics)) => finish(txn, Ok((LeaseCheck::Held, metrics))).await,
             Ok((other, _)) => {
@@ -135,9 +135,9 @@ impl Commit<'_> {
         &self,
         mut metrics: JobMetrics,
         profiles_done: u64,
-        now_ms: i64,
+        clock: &Clock,
     ) -> Result<(LeaseCheck, Option<JobMetrics>), Error> {
-        if !self.still_processing(now_ms).await? {
+        if !self.still_processing(clock.now_ms()).await? {
             let check = super::job_runs::classify(self.txn, self.lease).await?;
             return Ok((check, None));
         }
@@ -150,6 +150,8 @@ impl Commit<'_> {
         self.fill_counters(&mut metrics).await?;
         self.swap_memberships().await?;
         clear_staging(self.txn, &self.lease.job_id).await?;
+        let now_ms = clock.now_ms();
+        metrics.total_time.end_ms = Some(now_ms);
         self.mark_succeeded(&metrics, profiles_done, now_ms).await?;
         Ok((LeaseCheck::Held, Some(metrics)))
     }
@@ -231,17 +233,24 @@ impl Commit<'_> {
             let segment: String = row.try_get_by_index(0).map_err(db_error)?;
             by_status.insert(segment, StatusCounts::default());
         }
-        let counts = self.query(STATUS_COUNTS, vec![self.job()]).await?;
-        for row in counts {
+        let mut by_namespace: BTreeMap<String, BTreeMap<String, u64>> = by_status
+            .keys()
+            .map(|s| (s.clone(), BTreeMap::new()))
+            .collect();
+        for row in self.query(COUNTS, vec![self.job()]).await? {
             let segment: String = row.try_get_by_index(0).map_err(db_error)?;
             let outcome: String = row.try_get_by_index(1).map_err(db_error)?;
-            let n: i64 = row.try_get_by_index(2).map_err(db_error)?;
+            let namespaces: String = row.try_get_by_index(2).map_err(db_error)?;
+            let n: i64 = row.try_get_by_index(3).map_err(db_error)?;
             let n = u64::try_from(n).unwrap_or(0);
-            let entry = by_status.entry(segment).or_default();
+            let entry = by_status.entry(segment.clone()).or_default();
             match MembershipStatus::parse(&outcome) {
                 Some(MembershipStatus::Realized) => entry.realized += n,
                 Some(MembershipStatus::Existing) => entry.existing += n,
-                Some(MembershipStatus::Exited) => entry.exited += n,
+                Some(MembershipStatus::Exited) => {
+                    entry.exited += n;
+                    continue;
+                }
                 None => {
                     return Err(Error::internal(format!(
                         "staged outcome '{outcome}' of job {} is not a status",
@@ -249,21 +258,13 @@ impl Commit<'_> {
                     )));
                 }
             }
-        }
-        let mut v = vec![self.org(), self.sandbox(), self.job()];
-        v.extend([REALIZED.into(), EXISTING.into()]);
-        let mut by_namespace: BTreeMap<String, BTreeMap<String, u64>> = by_status
-            .keys()
-            .map(|s| (s.clone(), BTreeMap::new()))
-            .collect();
-        for row in self.query(NAMESPACE_COUNTS, v).await? {
-            let segment: String = row.try_get_by_index(0).map_err(db_error)?;
-            let namespace: String = row.try_get_by_index(1).map_err(db_error)?;
-            let n: i64 = row.try_get_by_index(2).map_err(db_error)?;
-            by_namespace
-                .entry(segment)
-                .or_default()
-                .insert(namespace, u64::try_from(n).unwrap_or(0));
+            let counts = by_namespace.entry(segment).or_default();
+            for ns in namespaces
+                .split(super::job_runs::NAMESPACE_SEPARATOR)
+                .filter(|ns| !ns.is_empty())
+            {
+                *counts.entry(ns.to_owned()).or_default() += n;
+            }
         }
         metrics.segmented_profile_counter = by_status
             .iter()

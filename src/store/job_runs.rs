@@ -25,8 +25,8 @@ use crate::domain::job::{JobError, JobMetrics, JobStatus, SegmentJob};
 use crate::error::Error;
 use crate::pql::MembershipStatus;
 
-/// Staged rows per INSERT (3 bound values each).
-const STAGE_INSERT_CHUNK: usize = 2000;
+/// Most staged rows per INSERT (5 bound values each).
+const STAGE_INSERT_CHUNK: usize = 1024;
 
 /// A worker's hold on a job: the fencing token every engine write checks.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +48,18 @@ pub enum LeaseCheck {
     Cancelling,
     /// Another worker took the job over, or it ended: stop without writing anything.
     Lost,
+}
+
+/// Separates the namespaces of [`StagedRow::namespaces`] (a character no namespace code uses).
+pub const NAMESPACE_SEPARATOR: char = '\u{1f}';
+
+/// One staged finding: a profile that qualified for a segment, with the profile's identity
+/// namespaces (sorted, joined with [`NAMESPACE_SEPARATOR`]) for the per-namespace counters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StagedRow {
+    pub segment_id: String,
+    pub profile_id: String,
+    pub namespaces: String,
 }
 
 /// A profile as the engine reads it: its document and its events' documents as stored JSON
@@ -263,14 +275,14 @@ impl Store {
         Ok(LeaseCheck::Held)
     }
 
-    /// Stages one page's findings (`(segment id, profile id)` of every profile that qualified)
-    /// and records the progress, in one transaction that first checks the lease: a worker that
+    /// Stages one page's findings (every profile that qualified, per segment) and records the
+    /// progress, in one transaction that first checks the lease: a worker that
     /// lost its job, or whose job is being cancelled, stages nothing.
     #[instrument(skip_all, err, fields(job = %lease.job_id, rows = qualified.len()))]
     pub async fn stage_job_page(
         &self,
         lease: &JobLease,
-        qualified: &[(String, String)],
+        qualified: &[StagedRow],
         profiles_done: u64,
         now_ms: i64,
         lease_ms: i64,
@@ -452,7 +464,7 @@ impl Store {
 async fn stage_in(
     txn: &DatabaseTransaction,
     lease: &JobLease,
-    qualified: &[(String, String)],
+    qualified: &[StagedRow],
     profiles_done: u64,
     now_ms: i64,
     lease_ms: i64,
@@ -475,21 +487,40 @@ async fn stage_in(
     if done.rows_affected == 0 {
         return classify(txn, lease).await;
     }
-    for chunk in qualified.chunks(STAGE_INSERT_CHUNK) {
-        let rows = chunk
-            .iter()
-            .map(|(segment_id, profile_id)| segment_job_result::ActiveModel {
-                job_id: Set(lease.job_id.clone()),
-                segment_id: Set(segment_id.clone()),
-                profile_id: Set(profile_id.clone()),
-                outcome: Set(None),
-            });
+    for chunk in power_of_two_chunks(qualified, STAGE_INSERT_CHUNK) {
+        let rows = chunk.iter().map(|r| segment_job_result::ActiveModel {
+            job_id: Set(lease.job_id.clone()),
+            segment_id: Set(r.segment_id.clone()),
+            profile_id: Set(r.profile_id.clone()),
+            namespaces: Set(r.namespaces.clone()),
+            outcome: Set(None),
+        });
         segment_job_result::Entity::insert_many(rows)
             .exec(txn)
             .await
             .map_err(db_error)?;
     }
     Ok(LeaseCheck::Held)
+}
+
+/// Splits `rows` into chunks whose sizes are powers of two up to `max`: a page's rows then use at
+/// most a dozen distinct INSERT statements, whatever their count, so the connection's prepared
+/// statement cache (and with it the process's memory) stays small however many pages a job has.
+fn power_of_two_chunks<T>(rows: &[T], max: usize) -> impl Iterator<Item = &[T]> {
+    let mut rest = rows;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let size = if rest.len() >= max {
+            max
+        } else {
+            1 << rest.len().ilog2()
+        };
+        let (chunk, tail) = rest.split_at(size);
+        rest = tail;
+        Some(chunk)
+    })
 }
 
 async fn end_run_in(
@@ -532,4 +563,22 @@ async fn end_run_in(
     }
     clear_staging(txn, &lease.job_id).await?;
     Ok(LeaseCheck::Held)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::power_of_two_chunks;
+
+    #[test]
+    fn chunks_are_powers_of_two_and_cover_everything() {
+        let rows: Vec<u32> = (0..3000).collect();
+        let sizes: Vec<usize> = power_of_two_chunks(&rows, 1024).map(<[u32]>::len).collect();
+        assert_eq!(sizes, vec![1024, 1024, 512, 256, 128, 32, 16, 8]);
+        let again: Vec<u32> = power_of_two_chunks(&rows, 1024)
+            .flatten()
+            .copied()
+            .collect();
+        assert_eq!(again, rows);
+        assert_eq!(power_of_two_chunks(&rows[..0], 1024).count(), 0);
+    }
 }

@@ -36,7 +36,7 @@ pub(crate) mod test_support;
 #[cfg(test)]
 mod tests;
 
-pub use job_runs::{JobLease, LeaseCheck, RawProfile};
+pub use job_runs::{JobLease, LeaseCheck, NAMESPACE_SEPARATOR, RawProfile, StagedRow};
 pub use profiles::ProfileWithEvents;
 
 /// Where the embedded store lives when no database URL is configured.

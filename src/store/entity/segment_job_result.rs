@@ -13,6 +13,9 @@ pub struct Model {
     pub segment_id: String,
     #[sea_orm(primary_key, auto_increment = false)]
     pub profile_id: String,
+    /// The profile's identity namespaces, sorted, joined with `NAMESPACE_SEPARATOR`; empty for
+    /// exits.
+    pub namespaces: String,
     /// `realized`, `existing` or `exited`; empty until the commit computes it.
     pub outcome: Option<String>,
 }

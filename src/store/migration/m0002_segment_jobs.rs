@@ -72,6 +72,9 @@ fn job_results() -> TableCreateStatement {
         .col(text("job_id"))
         .col(text("segment_id"))
         .col(text("profile_id"))
+        // The identity namespaces of a qualifying profile, sorted, joined with U+001F (for the
+        // per-namespace counters); empty for exits.
+        .col(text("namespaces"))
         // Filled at commit: realized, existing or exited.
         .col(text_null("outcome"))
         .primary_key(

@@ -13,7 +13,7 @@ use crate::domain::{
 use crate::error::Error;
 use crate::pql::MembershipStatus::{Existing, Exited, Realized};
 use crate::store::test_support::{ctx, store_tests};
-use crate::store::{LeaseCheck, Store};
+use crate::store::{LeaseCheck, StagedRow, Store};
 
 const T0: i64 = 1_700_000_000_000;
 const LEASE: i64 = 10_000;
@@ -106,9 +106,14 @@ fn sorted(ids: &[&String]) -> Vec<String> {
     v
 }
 
-fn pairs(rows: &[(&String, &String)]) -> Vec<(String, String)> {
+/// Staged findings; every test profile has one Email identity.
+fn pairs(rows: &[(&String, &String)]) -> Vec<StagedRow> {
     rows.iter()
-        .map(|(s, p)| (s.to_string(), p.to_string()))
+        .map(|(s, p)| StagedRow {
+            segment_id: s.to_string(),
+            profile_id: p.to_string(),
+            namespaces: "Email".into(),
+        })
         .collect()
 }
 
@@ -136,7 +141,13 @@ async fn run_job(store: &Store, f: &Fixture, rows: &[(&String, &String)], now: i
         .unwrap();
     assert_eq!(check, LeaseCheck::Held);
     let (check, committed) = store
-        .commit_job(&lease, metrics, 3, job.evaluation_time_ms, now)
+        .commit_job(
+            &lease,
+            metrics,
+            3,
+            job.evaluation_time_ms,
+            &Clock::manual(now),
+        )
         .await
         .unwrap();
     assert_eq!(check, LeaseCheck::Held);
@@ -258,14 +269,14 @@ async fn a_lost_lease_writes_nothing(store: &Store) {
         LeaseCheck::Lost
     );
     let (check, _) = store
-        .commit_job(&a, job.metrics.clone(), 1, T0, late)
+        .commit_job(&a, job.metrics.clone(), 1, T0, &Clock::manual(late))
         .await
         .unwrap();
     assert_eq!(check, LeaseCheck::Lost);
     assert!(f.members(&s1, Realized).await.is_empty());
     // b commits with nothing staged: no members.
     let (check, _) = store
-        .commit_job(&b, job.metrics.clone(), 1, T0, late)
+        .commit_job(&b, job.metrics.clone(), 1, T0, &Clock::manual(late))
         .await
         .unwrap();
     assert_eq!(check, LeaseCheck::Held);
@@ -319,7 +330,7 @@ async fn cancels_end_without_touching_memberships(store: &Store) {
         LeaseCheck::Cancelling
     );
     let (check, _) = store
-        .commit_job(&lease, job.metrics.clone(), 1, T0, T0)
+        .commit_job(&lease, job.metrics.clone(), 1, T0, &Clock::manual(T0))
         .await
         .unwrap();
     assert_eq!(

@@ -1,0 +1,340 @@
+//! `segmentation bench-job`: the segment job benchmark. Generates N profiles with their events
+//! (`datagen`), ingests them through the real ingestion path, creates 20 definitions, runs one
+//! job over all of them with the real engine, and reports profiles per second, evaluations per
+//! second and the peak memory (RSS) of the job.
+//!
+//! Loading and running can be separate processes (`--load-only`, then `--skip-load` on the same
+//! database), so the job's peak RSS is measured in a process that did nothing else; in one
+//! process the peak is reset (`/proc/self/clear_refs`) between loading and the job.
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use segmentation::context::{Principal, RequestContext, Tenant};
+use segmentation::datagen::{self, GenOptions};
+use segmentation::domain::{
+    DefinitionInput, DefinitionService, ExpressionInput, JobInput, JobLimits, JobSegments,
+    JobService, ProfileService, SegmentJob,
+};
+use segmentation::engine::{Engine, EngineOptions, default_threads};
+use segmentation::error::Error;
+use segmentation::store::{Store, StoreOptions};
+
+/// 2026-06-01T00:00:00Z: the data's reference instant and the job's evaluation instant.
+const NOW: i64 = 1_780_272_000_000;
+
+/// The benchmark's 20 definitions: attribute rules and event rules, as segments are written.
+pub const DEFINITIONS: [&str; 20] = [
+    r#"homeAddress.countryCode = "US""#,
+    r#"homeAddress.countryCode = "CA" and person.birthYear >= 1985"#,
+    r#"person.birthMonth in [3, 6, 9]"#,
+    r#"person.name.firstName.startsWith("jo", false)"#,
+    r#"personalEmail.address.endsWith(".edu")"#,
+    r#"homeAddress.city like "%o%""#,
+    r#"person.favoriteColors.intersects(["red", "blue"])"#,
+    r#"orders.sum(price) > 200"#,
+    r#"loyalty.points / 100 >= 250 and loyalty.active = true"#,
+    r#"loyalty.tier in ["gold", "platinum"] and preferences.newsletter = true"#,
+    r#"identityMap.get("Email").count() > 0 and workAddress.isNull()"#,
+    r#"loyalty.joinDate occurs before date(2018, 1, 1)"#,
+    r#"xEvent[eventType = "commerce.purchases"].count() > 2"#,
+    r#"select X from xEvent where X.eventType = "commerce.checkouts" and X.timestamp occurs < 30 days before now"#,
+    r#"xEvent[productListItems[SKU = "PS"]]"#,
+    r#"exists E from xEvent where E.commerce.order.priceTotal > 500"#,
+    r#"xEvent.web.webPageDetails.isHomePage = true"#,
+    r#"chain(xEvent, timestamp, [A: WHAT(eventType = "commerce.productListAdds") WHEN(< 90 days before now), B: WHAT(eventType = "commerce.purchases")])"#,
+    r#"xEvent[timestamp occurs last month].count() >= 1"#,
+    r#"(sum X.commerce.order.priceTotal over X from xEvent where X.commerce.order.currencyCode = "USD") > 1000"#,
+];
+
+#[derive(Args)]
+pub struct BenchJobArgs {
+    /// Profiles to generate.
+    #[arg(long, default_value_t = 100_000)]
+    profiles: u64,
+    /// Most events per profile (drawn skewed towards few; the mean is about a quarter of it).
+    #[arg(long, default_value_t = 12)]
+    max_events: u32,
+    /// The database; a SQLite file under the temp directory when not given.
+    #[arg(long)]
+    database_url: Option<String>,
+    /// Only generate and load the data (and the definitions), then stop.
+    #[arg(long)]
+    load_only: bool,
+    /// Do not load: run the job over data an earlier `--load-only` run loaded.
+    #[arg(long)]
+    skip_load: bool,
+    /// Profiles per page.
+    #[arg(long, default_value_t = 1000)]
+    page_size: u64,
+    /// Evaluation threads (0: every core).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+}
+
+pub fn run(args: BenchJobArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("bench-job: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(bench(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bench-job: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn ctx() -> RequestContext {
+    RequestContext::new(
+        Tenant::new("BENCH@AdobeOrg", "prod"),
+        Principal::Anonymous,
+        "bench-job",
+    )
+}
+
+async fn bench(args: BenchJobArgs) -> Result<(), String> {
+    let url = args.database_url.clone().unwrap_or_else(|| {
+        let dir = std::env::temp_dir().join(format!("seg-bench-{}", std::process::id()));
+        format!("sqlite://{}/bench.db?mode=rwc", dir.display())
+    });
+    let store = Store::connect_with(&url, StoreOptions::default())
+        .await
+        .map_err(|e| e.to_string())?;
+    let ctx = ctx();
+    if !args.skip_load {
+        let started = Instant::now();
+        let events = load(&store, &ctx, &args).await?;
+        let secs = started.elapsed().as_secs_f64();
+        println!(
+            "loaded {} profiles and {events} events in {secs:.1} s ({:.0} records/s) into {url}",
+            args.profiles,
+            (args.profiles + events) as f64 / secs
+        );
+    }
+    if args.load_only {
+        return Ok(());
+    }
+    reset_peak_rss();
+    let (job, eval_rss) = run_job(&store, &ctx, &args).await?;
+    report(&job, &args, eval_rss);
+    store.close().await.map_err(|e| e.to_string())
+}
+
+/// Ingests the generated profiles and events through `ProfileService` (as clients would), and
+/// creates the definitions; returns the number of events.
+async fn load(store: &Store, ctx: &RequestContext, args: &BenchJobArgs) -> Result<u64, String> {
+    let profiles = ProfileService::new(store.clone());
+    let opts = GenOptions {
+        seed: 7,
+        now: NOW,
+        max_events: args.max_events,
+    };
+    let mut events = 0u64;
+    let mut next = 0u64;
+    while next < args.profiles {
+        let end = (next + 1000).min(args.profiles);
+        let mut people = Vec::with_capacity(1000);
+        let mut batch_events = Vec::new();
+        for i in next..end {
+            let mut g = datagen::profile(&opts, i);
+            // Generated emails repeat across people (which would stitch them into one profile);
+            // a unique Email identity keeps N generated people N profiles.
+            let email = g.profile["identityMap"]["Email"][0]["id"]
+                .as_str()
+                .unwrap_or("x");
+            g.profile["identityMap"]["Email"][0]["id"] = format!("{i}.{email}").into();
+            let ecid = g.profile["identityMap"]["ECID"][0]["id"].clone();
+            for mut e in g.events {
+                e["identityMap"] = serde_json::json!({"ECID": [{"id": ecid}]});
+                batch_events.push(e.to_string());
+            }
+            people.push(g.profile.to_string());
+        }
+        profiles
+            .upsert_profiles(ctx, people)
+            .await
+            .map_err(|e| e.to_string())?;
+        for chunk in batch_events.chunks(1000) {
+            profiles
+                .ingest_events(ctx, chunk.to_vec())
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        events += batch_events.len() as u64;
+        next = end;
+        if next.is_multiple_of(50_000) {
+            eprintln!("  loaded {next} profiles");
+        }
+    }
+    let definitions = DefinitionService::new(store.clone());
+    for (i, pql) in DEFINITIONS.iter().enumerate() {
+        let input = DefinitionInput {
+            name: format!("bench-{i:02}"),
+            expression: ExpressionInput {
+                value: (*pql).to_owned(),
+                ..ExpressionInput::default()
+            },
+            ..DefinitionInput::default()
+        };
+        definitions
+            .create(ctx, input)
+            .await
+            .map_err(|e| format!("definition {i}: {e}"))?;
+    }
+    Ok(events)
+}
+
+/// Creates one job over every definition and runs it with one worker; returns it finished.
+async fn run_job(
+    store: &Store,
+    ctx: &RequestContext,
+    args: &BenchJobArgs,
+) -> Result<(SegmentJob, u64), String> {
+    let limits = JobLimits {
+        max_running_per_sandbox: 1000,
+    };
+    let jobs = JobService::new(store.clone(), limits);
+    let options = EngineOptions {
+        workers: 1,
+        page_size: args.page_size,
+        threads: if args.threads == 0 {
+            default_threads()
+        } else {
+            args.threads
+        },
+        poll_interval: Duration::from_millis(20),
+        ..EngineOptions::default()
+    };
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let mut tasks = tokio::task::JoinSet::<Result<(), ()>>::new();
+    Engine::new(store.clone(), options, jobs.wake_signal()).spawn(&mut tasks, &rx);
+    let input = JobInput {
+        segments: JobSegments::All,
+        evaluation_time_ms: Some(NOW),
+    };
+    let job = jobs.create(ctx, input).await.map_err(|e| e.to_string())?;
+    let mut last_print = Instant::now();
+    let mut eval_rss = 0u64;
+    let mut eval_anon = 0u64;
+    let done = loop {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let j = match jobs.get(ctx, &job.id).await {
+            Ok(j) => j,
+            // SQLite: the job's commit holds the only connection for a while.
+            Err(Error::Unavailable { .. }) => continue,
+            Err(e) => return Err(e.to_string()),
+        };
+        if j.status.is_terminal() {
+            break j;
+        }
+        if j.progress.profiles_done < j.progress.profiles_total {
+            eval_rss = eval_rss.max(proc_status_kib("VmRSS:").unwrap_or(0));
+            eval_anon = eval_anon.max(proc_status_kib("RssAnon:").unwrap_or(0));
+        }
+        if last_print.elapsed() > Duration::from_secs(10) {
+            eprintln!(
+                "  {} {}/{} profiles",
+                j.status.as_str(),
+                j.progress.profiles_done,
+                j.progress.profiles_total
+            );
+            last_print = Instant::now();
+        }
+    };
+    let _ = stop.send(true);
+    while tasks.join_next().await.is_some() {}
+    if done.status.as_str() != "SUCCEEDED" {
+        return Err(format!(
+            "the job ended {}: {:?}",
+            done.status.as_str(),
+            done.errors
+        ));
+    }
+    eprintln!("  max anonymous RSS while evaluating: {eval_anon} KiB");
+    Ok((done, eval_rss))
+}
+
+fn report(job: &SegmentJob, args: &BenchJobArgs, eval_rss_kib: u64) {
+    let m = &job.metrics;
+    let profiles = m.total_profiles as f64;
+    let evaluations = profiles * job.segments.len() as f64;
+    let eval_ms = m.profile_segmentation_time.total_ms().unwrap_or(0).max(1) as f64;
+    let end = m.total_time.end_ms.unwrap_or(0);
+    let commit_ms = end - m.profile_segmentation_time.end_ms.unwrap_or(end);
+    let start_ms = m.profile_segmentation_time.start_ms.unwrap_or(0);
+    let run_ms = (end - start_ms).max(1) as f64;
+    let rss = proc_status_kib("VmHWM:");
+    let qualified: u64 = m.segmented_profile_counter.values().sum();
+    println!("segment job benchmark");
+    println!("  profiles              {}", m.total_profiles);
+    println!("  definitions           {}", job.segments.len());
+    println!(
+        "  threads               {}",
+        if args.threads == 0 {
+            default_threads()
+        } else {
+            args.threads
+        }
+    );
+    println!("  page size             {}", args.page_size);
+    println!("  evaluation phase      {:.2} s", eval_ms / 1000.0);
+    println!("  commit                {:.2} s", commit_ms as f64 / 1000.0);
+    println!(
+        "  profiles/s (eval)     {:.0}",
+        profiles / (eval_ms / 1000.0)
+    );
+    println!(
+        "  profiles/s (run)      {:.0}",
+        profiles / (run_ms / 1000.0)
+    );
+    println!(
+        "  evaluations/s (eval)  {:.0}",
+        evaluations / (eval_ms / 1000.0)
+    );
+    println!("  memberships written   {qualified}");
+    match rss {
+        Some(kib) => println!("  peak RSS (job)        {:.1} MiB", kib as f64 / 1024.0),
+        None => println!("  peak RSS (job)        unknown (no /proc/self/status)"),
+    }
+    println!(
+        "  max RSS (evaluating)  {:.1} MiB (sampled every 100 ms)",
+        eval_rss_kib as f64 / 1024.0
+    );
+    let json = serde_json::json!({
+        "profiles": m.total_profiles, "definitions": job.segments.len(),
+        "eval_ms": eval_ms, "commit_ms": commit_ms, "run_ms": run_ms,
+        "profiles_per_s": profiles / (eval_ms / 1000.0),
+        "evaluations_per_s": evaluations / (eval_ms / 1000.0),
+        "peak_rss_kib": rss, "eval_rss_kib": eval_rss_kib, "memberships": qualified,
+    });
+    println!("{json}");
+    let _ = std::io::stdout().flush();
+}
+
+/// Resets the kernel's peak-RSS mark (Linux: writing 5 to `/proc/self/clear_refs`), so the peak
+/// read later is the job's, not the loading's.
+fn reset_peak_rss() {
+    if std::fs::write("/proc/self/clear_refs", "5").is_err() {
+        eprintln!("  note: cannot reset the peak RSS; run with --skip-load for a clean measure");
+    }
+}
+
+/// A `/proc/self/status` memory line of this process in KiB: `VmHWM:` (peak resident set) or
+/// `VmRSS:` (resident set now).
+fn proc_status_kib(key: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(key))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
