@@ -17,6 +17,7 @@ use crate::pql::eval::binders::{BinderNode, Decl};
 use crate::pql::eval::chain::{ChainNode, StepNode};
 use crate::pql::eval::dates::{OccursNode, Spec, SpecNode};
 use crate::pql::eval::{Node, Root};
+use crate::pql::value::intern;
 
 impl Compiler {
     /// Compiles declarations, leaving their variables in scope (the caller truncates).
@@ -182,7 +183,7 @@ impl Compiler {
         })?;
         Ok(Node::Chain(Box::new(ChainNode {
             events: events.node,
-            ts_field: Arc::from(ts_field),
+            ts_field: intern(ts_field),
             slot,
             steps: steps.into(),
         })))

@@ -260,7 +260,7 @@ pub(crate) fn eval<'a>(node: &'a Node, cx: &EvalContext<'a>, fr: &mut Frame<'a>)
             Val::Own(Value::array(v))
         }
         Node::Object(fields) => {
-            let mut map = Map::with_capacity_and_hasher(fields.len(), Default::default());
+            let mut map = Map::with_capacity(fields.len());
             for (k, n) in fields.iter() {
                 map.insert(k.clone(), eval(n, cx, fr).into_value());
             }

@@ -3,16 +3,17 @@
 //! JSON again.
 //!
 //! Strings, arrays and objects are reference-counted so that projecting, filtering and binding
-//! variables never deep-copies profile data. Objects keep their keys in document order (D6.12) and
-//! look keys up by hash.
+//! variables never deep-copies profile data. Objects keep their keys in document order (D6.12) in
+//! a compact [`Map`]; decoded keys are interned ([`intern`]) so that the same field name is one
+//! allocation across all profiles and events.
+
+pub mod intern;
+pub mod map;
 
 use std::sync::Arc;
 
-use indexmap::IndexMap;
-use rustc_hash::FxBuildHasher;
-
-/// An object's fields, in document order.
-pub type Map = IndexMap<Arc<str>, Value, FxBuildHasher>;
+pub use intern::intern;
+pub use map::Map;
 
 #[derive(Debug, Clone, Default)]
 pub enum Value {
@@ -115,9 +116,9 @@ impl Value {
                 Value::array(items.iter().map(Value::from_json).collect())
             }
             serde_json::Value::Object(fields) => {
-                let mut map = Map::with_capacity_and_hasher(fields.len(), FxBuildHasher);
+                let mut map = Map::with_capacity(fields.len());
                 for (k, v) in fields {
-                    map.insert(Arc::from(k.as_str()), Value::from_json(v));
+                    map.insert(intern(k), Value::from_json(v));
                 }
                 Value::object(map)
             }

@@ -1,0 +1,220 @@
+//! [`Map`]: an object's fields, in document order (D6.12), built for lookups on data much larger
+//! than the CPU caches.
+//!
+//! Profiles and events are small objects (typically 3–15 fields) read millions of times, so a
+//! lookup must touch as little memory as possible. The fields live in one contiguous vector of
+//! `(key, value)` pairs, and a lookup scans it comparing key lengths first (kept inline in the
+//! pair), then key pointers (keys are interned, see [`super::intern`], so the compiler's path steps
+//! and decoded keys share one allocation), and only then bytes — bytes of interned keys, which stay
+//! hot in the cache because every object shares them. Objects above [`INDEXED_ABOVE`] fields
+//! (segment-membership maps, large tenant namespaces) also carry a hash index from key to
+//! position.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use rustc_hash::FxBuildHasher;
+
+use super::Value;
+
+/// Objects with more fields than this get a hash index; smaller ones are scanned.
+pub const INDEXED_ABOVE: usize = 16;
+
+type Index = HashMap<Arc<str>, u32, FxBuildHasher>;
+
+/// An object's fields, in document order. Inserting an existing key replaces its value in place.
+#[derive(Clone, Default)]
+pub struct Map {
+    entries: Vec<(Arc<str>, Value)>,
+    index: Option<Box<Index>>,
+}
+
+/// Whether the stored key `k` is `name`: length, then identity, then bytes.
+#[inline]
+fn key_is(k: &str, name: &str) -> bool {
+    k.len() == name.len() && (std::ptr::eq(k.as_ptr(), name.as_ptr()) || k == name)
+}
+
+impl Map {
+    pub fn new() -> Map {
+        Map::default()
+    }
+
+    pub fn with_capacity(n: usize) -> Map {
+        Map {
+            entries: Vec::with_capacity(n),
+            index: None,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    fn position(&self, name: &str) -> Option<usize> {
+        match &self.index {
+            Some(index) => index.get(name).map(|&i| i as usize),
+            None => self.entries.iter().position(|(k, _)| key_is(k, name)),
+        }
+    }
+
+    /// The value of field `name`.
+    #[inline]
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        if self.index.is_none() {
+            // The hot path, kept free of the index branch's code.
+            return self
+                .entries
+                .iter()
+                .find(|(k, _)| key_is(k, name))
+                .map(|(_, v)| v);
+        }
+        self.position(name).map(|i| &self.entries[i].1)
+    }
+
+    pub fn contains_key(&self, name: &str) -> bool {
+        self.position(name).is_some()
+    }
+
+    /// Sets field `key`: a new key goes last, an existing one keeps its place. Returns the value
+    /// it replaces.
+    pub fn insert(&mut self, key: Arc<str>, value: Value) -> Option<Value> {
+        if let Some(i) = self.position(&key) {
+            return Some(std::mem::replace(&mut self.entries[i].1, value));
+        }
+        let at = self.entries.len();
+        if let Some(index) = &mut self.index {
+            index.insert(key.clone(), at as u32);
+        }
+        self.entries.push((key, value));
+        if self.index.is_none() && self.entries.len() > INDEXED_ABOVE {
+            self.build_index();
+        }
+        None
+    }
+
+    fn build_index(&mut self) {
+        let mut index = Index::with_capacity_and_hasher(self.entries.len() * 2, FxBuildHasher);
+        for (i, (k, _)) in self.entries.iter().enumerate() {
+            index.insert(k.clone(), i as u32);
+        }
+        self.index = Some(Box::new(index));
+    }
+
+    /// The fields in document order.
+    pub fn iter(&self) -> Iter<'_> {
+        Iter(self.entries.iter())
+    }
+
+    pub fn keys(&self) -> impl ExactSizeIterator<Item = &Arc<str>> + DoubleEndedIterator {
+        self.entries.iter().map(|(k, _)| k)
+    }
+
+    pub fn values(&self) -> impl ExactSizeIterator<Item = &Value> + DoubleEndedIterator {
+        self.entries.iter().map(|(_, v)| v)
+    }
+}
+
+/// Iterator over a [`Map`]'s fields, in document order.
+pub struct Iter<'m>(std::slice::Iter<'m, (Arc<str>, Value)>);
+
+impl<'m> Iterator for Iter<'m> {
+    type Item = (&'m Arc<str>, &'m Value);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next().map(|(k, v)| (k, v))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.0.size_hint()
+    }
+}
+
+impl ExactSizeIterator for Iter<'_> {}
+
+impl DoubleEndedIterator for Iter<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        self.0.next_back().map(|(k, v)| (k, v))
+    }
+}
+
+impl<'m> IntoIterator for &'m Map {
+    type Item = (&'m Arc<str>, &'m Value);
+    type IntoIter = Iter<'m>;
+
+    fn into_iter(self) -> Iter<'m> {
+        self.iter()
+    }
+}
+
+impl FromIterator<(Arc<str>, Value)> for Map {
+    fn from_iter<I: IntoIterator<Item = (Arc<str>, Value)>>(iter: I) -> Map {
+        let iter = iter.into_iter();
+        let mut map = Map::with_capacity(iter.size_hint().0);
+        for (k, v) in iter {
+            map.insert(k, v);
+        }
+        map
+    }
+}
+
+impl fmt::Debug for Map {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(s: &str) -> Arc<str> {
+        Arc::from(s)
+    }
+
+    #[test]
+    fn keeps_document_order_and_replaces_in_place() {
+        let mut m = Map::new();
+        assert!(m.insert(key("z"), Value::Int(1)).is_none());
+        m.insert(key("a"), Value::Int(2));
+        let old = m.insert(key("z"), Value::Int(3));
+        assert!(matches!(old, Some(Value::Int(1))));
+        let keys: Vec<&str> = m.keys().map(|k| &**k).collect();
+        assert_eq!(keys, ["z", "a"]);
+        assert!(matches!(m.get("z"), Some(Value::Int(3))));
+        assert!(m.get("y").is_none());
+        assert_eq!(m.len(), 2);
+    }
+
+    #[test]
+    fn large_maps_are_indexed_and_agree_with_a_scan() {
+        let mut m = Map::new();
+        for i in 0..100 {
+            m.insert(Arc::from(format!("k{i}")), Value::Int(i));
+        }
+        m.insert(key("k7"), Value::Int(-7));
+        assert!(m.index.is_some());
+        assert_eq!(m.len(), 100);
+        for i in 0..100 {
+            let want = if i == 7 { -7 } else { i };
+            assert!(matches!(m.get(&format!("k{i}")), Some(Value::Int(v)) if *v == want));
+        }
+        assert!(m.get("k100").is_none());
+        let order: Vec<String> = m.keys().take(3).map(|k| k.to_string()).collect();
+        assert_eq!(order, ["k0", "k1", "k2"]);
+    }
+
+    #[test]
+    fn equal_keys_in_different_allocations_match() {
+        let mut m = Map::new();
+        m.insert(key("eventType"), Value::Int(1));
+        m.insert(key("timestamp"), Value::Int(2));
+        let probe = String::from("timestamp");
+        assert!(matches!(m.get(&probe), Some(Value::Int(2))));
+    }
+}
