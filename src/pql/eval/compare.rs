@@ -67,9 +67,17 @@ pub(crate) fn compare(op: CmpOp, l: &Value, r: &Value, lit: Lit) -> bool {
         (_, Value::Array(_)) if lit.right_list => op == CmpOp::Ne,
         (Value::Array(a), _) => a.iter().any(|x| compare(op, x, r, lit.items())),
         (_, Value::Array(b)) => b.iter().any(|y| compare(op, l, y, lit.items())),
+        // Equality needs no ordering: lengths first, which spares reading most strings' bytes.
+        (Value::Str(a), Value::Str(b)) if matches!(op, CmpOp::Eq | CmpOp::Ne) => {
+            str_eq(a, b) == (op == CmpOp::Eq)
+        }
         _ if is_time(l) || is_time(r) => compare_times(op, l, r),
         _ => apply_rel(op, relate(l, r, lit)),
     }
+}
+
+fn str_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len() && (std::ptr::eq(a.as_ptr(), b.as_ptr()) || a == b)
 }
 
 fn is_time(v: &Value) -> bool {

@@ -24,7 +24,7 @@ pub enum Value {
     Int(i64),
     Float(f64),
     Str(Arc<str>),
-    Array(Arc<Vec<Value>>),
+    Array(Arc<[Value]>),
     Object(Arc<Map>),
     /// An instant, in milliseconds since the Unix epoch (UTC): `now`, a parsed timestamp.
     Time(i64),
@@ -42,7 +42,7 @@ impl Value {
     }
 
     pub fn array(items: Vec<Value>) -> Value {
-        Value::Array(Arc::new(items))
+        Value::Array(Arc::from(items))
     }
 
     pub fn object(map: Map) -> Value {
