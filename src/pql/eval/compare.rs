@@ -22,7 +22,7 @@ use super::table::{Apply, FnDef, Impl};
 use super::{CmpOp, Frame, Lit, Node, eval, for_each_item};
 use crate::pql::context::EvalContext;
 use crate::pql::time;
-use crate::pql::value::{Map, Value};
+use crate::pql::value::{Object, Value};
 
 /// How two present values relate.
 enum Rel {
@@ -193,7 +193,7 @@ fn arrays_equal(a: &[Value], b: &[Value], lit: Lit) -> bool {
         })
 }
 
-fn objects_equal(a: &Map, b: &Map) -> bool {
+fn objects_equal(a: &Object, b: &Object) -> bool {
     a.len() == b.len()
         && a.iter()
             .all(|(k, v)| b.get(k).is_some_and(|w| values_equal(v, w)))

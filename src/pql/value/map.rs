@@ -1,12 +1,14 @@
-//! [`Map`]: an object's fields, in document order (D6.12), built for lookups on data much larger
-//! than the CPU caches.
+//! Objects: [`Map`], the fields being built, and [`Object`], the shared immutable form a
+//! [`Value::Object`] holds. Both keep fields in document order (D6.12) and are built for lookups on
+//! data much larger than the CPU caches.
 //!
 //! Profiles and events are small objects (typically 3–15 fields) read millions of times, so a
-//! lookup must touch as little memory as possible. The fields live in one contiguous vector of
-//! `(key, value)` pairs, and a lookup scans it comparing key lengths first (kept inline in the
-//! pair), then key pointers (keys are interned, see [`super::intern`], so the compiler's path steps
-//! and decoded keys share one allocation), and only then bytes — bytes of interned keys, which stay
-//! hot in the cache because every object shares them. Objects above [`INDEXED_ABOVE`] fields
+//! lookup must touch as little memory as possible. An [`Object`] is one allocation: reference
+//! count, length, optional index and the `(key, value)` pairs, contiguous, behind a thin pointer.
+//! A lookup scans the pairs comparing key lengths first (kept inline in the pair), then key
+//! pointers (keys are interned, see [`super::intern`], so the compiler's path steps and decoded
+//! keys share one allocation), and only then bytes — bytes of interned keys, which stay hot in the
+//! cache because every object shares them. Objects above [`INDEXED_ABOVE`] fields
 //! (segment-membership maps, large tenant namespaces) also carry a hash index from key to
 //! position.
 
@@ -15,6 +17,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use rustc_hash::FxBuildHasher;
+use triomphe::ThinArc;
 
 use super::Value;
 
@@ -34,6 +37,16 @@ pub struct Map {
 #[inline]
 fn key_is(k: &str, name: &str) -> bool {
     k.len() == name.len() && (std::ptr::eq(k.as_ptr(), name.as_ptr()) || k == name)
+}
+
+/// The position of field `name` among `entries`.
+#[inline]
+fn find(entries: &[(Arc<str>, Value)], index: Option<&Index>, name: &str) -> Option<usize> {
+    match index {
+        // The hot path: a short scan over the inline key lengths.
+        None => entries.iter().position(|(k, _)| key_is(k, name)),
+        Some(index) => index.get(name).map(|&i| i as usize),
+    }
 }
 
 impl Map {
@@ -57,23 +70,11 @@ impl Map {
     }
 
     fn position(&self, name: &str) -> Option<usize> {
-        match &self.index {
-            Some(index) => index.get(name).map(|&i| i as usize),
-            None => self.entries.iter().position(|(k, _)| key_is(k, name)),
-        }
+        find(&self.entries, self.index.as_deref(), name)
     }
 
     /// The value of field `name`.
-    #[inline]
     pub fn get(&self, name: &str) -> Option<&Value> {
-        if self.index.is_none() {
-            // The hot path, kept free of the index branch's code.
-            return self
-                .entries
-                .iter()
-                .find(|(k, _)| key_is(k, name))
-                .map(|(_, v)| v);
-        }
         self.position(name).map(|i| &self.entries[i].1)
     }
 
@@ -120,7 +121,87 @@ impl Map {
     }
 }
 
-/// Iterator over a [`Map`]'s fields, in document order.
+/// An object's fields, frozen and shared: cloning is a reference-count increment.
+#[derive(Clone)]
+pub struct Object(ThinArc<Option<Box<Index>>, (Arc<str>, Value)>);
+
+impl From<Map> for Object {
+    fn from(map: Map) -> Object {
+        Object(ThinArc::from_header_and_iter(
+            map.index,
+            map.entries.into_iter(),
+        ))
+    }
+}
+
+impl Default for Object {
+    fn default() -> Object {
+        Object::from(Map::new())
+    }
+}
+
+impl Object {
+    fn entries(&self) -> &[(Arc<str>, Value)] {
+        &self.0.slice
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries().is_empty()
+    }
+
+    /// The value of field `name`.
+    #[inline]
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        let entries = self.entries();
+        find(entries, self.0.header.header.as_deref(), name).map(|i| &entries[i].1)
+    }
+
+    pub fn contains_key(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// The fields in document order.
+    pub fn iter(&self) -> Iter<'_> {
+        Iter(self.entries().iter())
+    }
+
+    pub fn keys(&self) -> impl ExactSizeIterator<Item = &Arc<str>> + DoubleEndedIterator {
+        self.entries().iter().map(|(k, _)| k)
+    }
+
+    pub fn values(&self) -> impl ExactSizeIterator<Item = &Value> + DoubleEndedIterator {
+        self.entries().iter().map(|(_, v)| v)
+    }
+
+    /// A copy of the fields to build on.
+    pub fn to_map(&self) -> Map {
+        Map {
+            entries: self.entries().to_vec(),
+            index: self.0.header.header.clone(),
+        }
+    }
+}
+
+impl<'m> IntoIterator for &'m Object {
+    type Item = (&'m Arc<str>, &'m Value);
+    type IntoIter = Iter<'m>;
+
+    fn into_iter(self) -> Iter<'m> {
+        self.iter()
+    }
+}
+
+impl fmt::Debug for Object {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+/// Iterator over the fields of a [`Map`] or an [`Object`], in document order.
 pub struct Iter<'m>(std::slice::Iter<'m, (Arc<str>, Value)>);
 
 impl<'m> Iterator for Iter<'m> {
@@ -205,7 +286,13 @@ mod tests {
             assert!(matches!(m.get(&format!("k{i}")), Some(Value::Int(v)) if *v == want));
         }
         assert!(m.get("k100").is_none());
-        let order: Vec<String> = m.keys().take(3).map(|k| k.to_string()).collect();
+        let o = Object::from(m);
+        for i in 0..100 {
+            let want = if i == 7 { -7 } else { i };
+            assert!(matches!(o.get(&format!("k{i}")), Some(Value::Int(v)) if *v == want));
+        }
+        assert!(o.get("k100").is_none());
+        let order: Vec<String> = o.keys().take(3).map(|k| k.to_string()).collect();
         assert_eq!(order, ["k0", "k1", "k2"]);
     }
 
@@ -216,5 +303,9 @@ mod tests {
         m.insert(key("timestamp"), Value::Int(2));
         let probe = String::from("timestamp");
         assert!(matches!(m.get(&probe), Some(Value::Int(2))));
+        let o = Object::from(m);
+        assert!(matches!(o.get(&probe), Some(Value::Int(2))));
+        assert_eq!(o.len(), 2);
+        assert!(Object::default().is_empty());
     }
 }

@@ -13,7 +13,7 @@ pub mod map;
 use std::sync::Arc;
 
 pub use intern::intern;
-pub use map::Map;
+pub use map::{Map, Object};
 
 #[derive(Debug, Clone, Default)]
 pub enum Value {
@@ -25,7 +25,7 @@ pub enum Value {
     Float(f64),
     Str(Arc<str>),
     Array(Arc<[Value]>),
-    Object(Arc<Map>),
+    Object(Object),
     /// An instant, in milliseconds since the Unix epoch (UTC): `now`, a parsed timestamp.
     Time(i64),
     /// A half-open period `[start, end)` in epoch milliseconds: `today`, `date(2024, 6, 1)`,
@@ -46,7 +46,7 @@ impl Value {
     }
 
     pub fn object(map: Map) -> Value {
-        Value::Object(Arc::new(map))
+        Value::Object(Object::from(map))
     }
 
     pub fn is_null(&self) -> bool {
