@@ -24,7 +24,7 @@ fn resolve<'v>(root: &'v Value, steps: &[Arc<str>]) -> Resolved<'v> {
     let mut v = root;
     for (i, step) in steps.iter().enumerate() {
         match v {
-            Value::Object(o) => match o.get(&**step) {
+            Value::Object(o) => match o.get(step) {
                 Some(x) => v = x,
                 None => return Resolved::Missing,
             },
@@ -45,7 +45,7 @@ fn walk<'v>(v: &'v Value, steps: &[Arc<str>], emit: &mut dyn FnMut(&'v Value) ->
             _ => emit(v),
         },
         Some((step, rest)) => match v {
-            Value::Object(o) => match o.get(&**step) {
+            Value::Object(o) => match o.get(step) {
                 Some(x) => walk(x, rest, emit),
                 None => true,
             },

@@ -7,6 +7,7 @@
 //! a compact [`Map`]; decoded keys are interned ([`intern`]) so that the same field name is one
 //! allocation across all profiles and events.
 
+mod decode;
 pub mod intern;
 pub mod map;
 
