@@ -252,14 +252,18 @@ pub(crate) fn test_cmp<'a>(
             let l = eval(lhs, cx, fr);
             compare(op, &l, &r, lit)
         }
-        rv => {
-            if matches!(lhs, Node::Path { .. } | Node::Filter { .. }) {
+        rv => match lhs {
+            Node::Path { root, steps } => {
+                super::path::any_item(*root, steps, cx, fr, |item| compare(op, item, rv, lit))
+            }
+            Node::Filter { .. } => {
                 !for_each_item(lhs, cx, fr, &mut |item, _| !compare(op, &item, rv, lit))
-            } else {
+            }
+            _ => {
                 let l = eval(lhs, cx, fr);
                 compare(op, &l, rv, lit)
             }
-        }
+        },
     }
 }
 
@@ -277,8 +281,8 @@ pub(crate) fn test_in<'a>(
         return false;
     }
     let set = super::items_of(&r);
-    if matches!(lhs, Node::Path { .. }) {
-        !for_each_item(lhs, cx, fr, &mut |item, _| !in_one(&item, set, lit, negate))
+    if let Node::Path { root, steps } = lhs {
+        super::path::any_item(*root, steps, cx, fr, |item| in_one(item, set, lit, negate))
     } else {
         let l = eval(lhs, cx, fr);
         in_one(&l, set, lit, negate)

@@ -121,6 +121,29 @@ pub(crate) fn test_path<'a>(
     }
 }
 
+/// Whether `f` holds for some item of the collection at a path (the items
+/// [`for_each_path_item`] would stream). A monomorphic, allocation-free walk for the hottest
+/// predicates: comparisons, `in` and `occurs` on a path (`eventType = "x"` once per event).
+pub(crate) fn any_item<'a>(
+    root: Root,
+    steps: &[Arc<str>],
+    cx: &EvalContext<'a>,
+    fr: &Frame<'a>,
+    mut f: impl FnMut(&Value) -> bool,
+) -> bool {
+    let base: &Value = match root {
+        Root::Profile => cx.profile,
+        Root::Events => cx.events,
+        Root::Slot(s) => fr.get(s),
+    };
+    match resolve(base, steps) {
+        Resolved::Missing | Resolved::One(Value::Null) => false,
+        Resolved::One(Value::Array(items)) => items.iter().any(f),
+        Resolved::One(v) => f(v),
+        Resolved::Projected(arr, at) => !walk(arr, &steps[at..], &mut |x| !f(x)),
+    }
+}
+
 /// Field steps applied to a computed value.
 pub(crate) fn project<'a>(target: Val<'a>, steps: &[Arc<str>]) -> Val<'a> {
     match target {
