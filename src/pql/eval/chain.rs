@@ -325,13 +325,37 @@ mod tests {
         let d = profile_with_events(json!({}), json!(events));
         let steps = |n: usize| {
             (0..n)
-                .map(|i| format!("S{i}: WHAT(eventType = \"{}\")", if i % 2 == 0 { "a" } else { "b" }))
+                .map(|i| {
+                    format!(
+                        "S{i}: WHAT(eventType = \"{}\")",
+                        if i % 2 == 0 { "a" } else { "b" }
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        check(&d, &format!("chain(xEvent, timestamp, [{}])", steps(65)), true);
-        check(&d, &format!("chain(xEvent, timestamp, [{}])", steps(70)), true);
-        check(&d, &format!("chain(xEvent, timestamp, [{}])", steps(71)), false);
-        check(&d, &format!("chain(xEvent, timestamp, [{}, X: WHAT(eventType = \"a\")])", steps(70)), false);
+        check(
+            &d,
+            &format!("chain(xEvent, timestamp, [{}])", steps(65)),
+            true,
+        );
+        check(
+            &d,
+            &format!("chain(xEvent, timestamp, [{}])", steps(70)),
+            true,
+        );
+        check(
+            &d,
+            &format!("chain(xEvent, timestamp, [{}])", steps(71)),
+            false,
+        );
+        check(
+            &d,
+            &format!(
+                "chain(xEvent, timestamp, [{}, X: WHAT(eventType = \"a\")])",
+                steps(70)
+            ),
+            false,
+        );
     }
 }

@@ -253,6 +253,15 @@ pub(crate) fn test_cmp<'a>(
             compare(op, &l, &r, lit)
         }
         rv => match lhs {
+            Node::Apply(a) if super::arrays::is_count(a) => {
+                // `count() op n` is decided once the count passes n: counting stops there.
+                let limit = match rv {
+                    Value::Int(n) => n.saturating_add(1),
+                    _ => i64::MAX,
+                };
+                let counted = super::arrays::count_up_to(a, cx, fr, limit);
+                compare(op, &Value::Int(counted), rv, lit)
+            }
             Node::Path { root, steps } => {
                 super::path::any_item(*root, steps, cx, fr, |item| compare(op, item, rv, lit))
             }
@@ -412,6 +421,36 @@ mod tests {
         check(&p, "tsMillis = date(2024, 6, 15)", true);
         check(&p, "person.name < now", false);
         check(&p, "date(2024, 1, 1) < date(2024, 1, 2)", true);
+    }
+
+    #[test]
+    fn count_comparisons_stop_early_with_the_same_answers() {
+        let p = profile();
+        for (expr, want) in [
+            ("colors.count() > 2", true),
+            ("colors.count() > 3", false),
+            ("colors.count() >= 3", true),
+            ("colors.count() >= 4", false),
+            ("colors.count() < 3", false),
+            ("colors.count() < 4", true),
+            ("colors.count() <= 3", true),
+            ("colors.count() <= 2", false),
+            ("colors.count() = 3", true),
+            ("colors.count() = 2", false),
+            ("colors.count() != 3", false),
+            ("colors.count() != 4", true),
+            ("colors.count() > -1", true),
+            ("colors.count() < 0", false),
+            ("colors.count() = 3.0", true),
+            ("colors.count() > 2.5", true),
+            ("colors.count() = \"3\"", true),
+            ("nothing.count() = 0", true),
+            ("nothing.count() >= 0", true),
+            ("score.count() = 1", true),
+            ("colors[this != \"blue\"].count() = 2", true),
+        ] {
+            check(&p, expr, want);
+        }
     }
 
     #[test]

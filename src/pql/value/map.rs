@@ -39,12 +39,33 @@ fn key_is(k: &str, name: &str) -> bool {
     k.len() == name.len() && (std::ptr::eq(k.as_ptr(), name.as_ptr()) || k == name)
 }
 
+/// The position of `name` among unindexed entries. Keys are unique, so when `name` is the
+/// interned copy (a compiled path step) the first pass finds its field by identity alone, never
+/// comparing bytes of same-length neighbours (`eventType` and `timestamp`); bytes are compared
+/// only when identity found nothing and some key has the right length.
+#[inline]
+fn scan(entries: &[(Arc<str>, Value)], name: &str) -> Option<usize> {
+    let mut same_length = false;
+    for (i, (k, _)) in entries.iter().enumerate() {
+        if k.len() == name.len() {
+            if std::ptr::eq(k.as_ptr(), name.as_ptr()) {
+                return Some(i);
+            }
+            same_length = true;
+        }
+    }
+    if !same_length {
+        return None;
+    }
+    entries.iter().position(|(k, _)| key_is(k, name))
+}
+
 /// The position of field `name` among `entries`.
 #[inline]
 fn find(entries: &[(Arc<str>, Value)], index: Option<&Index>, name: &str) -> Option<usize> {
     match index {
         // The hot path: a short scan over the inline key lengths.
-        None => entries.iter().position(|(k, _)| key_is(k, name)),
+        None => scan(entries, name),
         Some(index) => index.get(name).map(|&i| i as usize),
     }
 }
