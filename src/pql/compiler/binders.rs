@@ -16,6 +16,7 @@ use crate::pql::eval::aggregates::AggregateNode;
 use crate::pql::eval::binders::{BinderNode, Decl};
 use crate::pql::eval::chain::{ChainNode, StepNode};
 use crate::pql::eval::dates::{OccursNode, Spec, SpecNode};
+use crate::pql::eval::path::Step;
 use crate::pql::eval::{Node, Root};
 use crate::pql::value::intern;
 
@@ -183,7 +184,7 @@ impl Compiler {
         })?;
         Ok(Node::Chain(Box::new(ChainNode {
             events: events.node,
-            ts_field: intern(ts_field),
+            ts_field: Step::new(intern(ts_field)),
             slot,
             steps: steps.into(),
         })))

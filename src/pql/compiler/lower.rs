@@ -1,11 +1,10 @@
 //! Lowering of expressions other than calls and binders: literals, lists, objects, names and
 //! paths, filters, operators.
 
-use std::sync::Arc;
-
 use super::{Compiler, Lowered, Origin};
 use crate::pql::ast::{BinaryOp, Expr, ExprKind, Literal, UnaryOp};
 use crate::pql::error::PqlError;
+use crate::pql::eval::path::Step;
 use crate::pql::eval::{ArithOp, CmpOp, Lit, Node, Root};
 use crate::pql::value::{Value, intern};
 
@@ -125,7 +124,7 @@ impl Compiler {
         Ok(Lowered {
             node: Node::Path {
                 root,
-                steps: all.iter().map(|s| intern(s)).collect(),
+                steps: all.iter().map(|s| Step::new(intern(s))).collect(),
             },
             origin,
         })
@@ -159,7 +158,7 @@ impl Compiler {
         }
         let origin = inner.origin.extend(steps);
         self.record(&origin);
-        let steps: Box<[Arc<str>]> = steps.iter().map(|s| intern(s)).collect();
+        let steps: Box<[Step]> = steps.iter().map(|s| Step::new(intern(s))).collect();
         let node = match inner.node {
             Node::Path { root, steps: s0 } => Node::Path {
                 root,

@@ -13,9 +13,8 @@
 //! already chronological (the usual case). Timestamps are read only for events that some step's
 //! `WHAT`/`WHERE` accepts: reading them is the costly part of a chain over many events.
 
-use std::sync::Arc;
-
 use super::dates::{Spec, window};
+use super::path::Step;
 use super::{Frame, Node, Val, for_each_item, test};
 use crate::pql::context::EvalContext;
 use crate::pql::time;
@@ -31,7 +30,7 @@ pub(crate) struct StepNode {
 #[derive(Debug)]
 pub(crate) struct ChainNode {
     pub(crate) events: Node,
-    pub(crate) ts_field: Arc<str>,
+    pub(crate) ts_field: Step,
     /// The slot holding the current event.
     pub(crate) slot: u32,
     pub(crate) steps: Box<[StepNode]>,
@@ -52,7 +51,7 @@ fn step_when<'a>(step: &'a StepNode, ts: i64, cx: &EvalContext<'a>, fr: &mut Fra
 
 /// The timestamp of an event, `None` when it cannot be read (such events are skipped).
 fn timestamp(c: &ChainNode, item: &Val) -> Option<i64> {
-    time::instant_of(item.field(&c.ts_field))
+    time::instant_of(c.ts_field.field(item))
 }
 
 pub(crate) fn test_chain<'a>(c: &'a ChainNode, cx: &EvalContext<'a>, fr: &mut Frame<'a>) -> bool {

@@ -224,12 +224,12 @@ pub(crate) enum Node {
     /// `person.name.firstName`, `X.timestamp`, `this`: a root and pre-split field names.
     Path {
         root: Root,
-        steps: Box<[Arc<str>]>,
+        steps: Box<[path::Step]>,
     },
     /// Field steps applied to a computed value: `orders.topN(price, 1).head().storeId`.
     Project {
         target: Box<Node>,
-        steps: Box<[Arc<str>]>,
+        steps: Box<[path::Step]>,
     },
     TimeWord(TimeWord),
     RelPeriod(Relative, TimeUnit),

@@ -8,13 +8,16 @@
 //! A lookup scans the pairs comparing key lengths first (kept inline in the pair), then key
 //! pointers (keys are interned, see [`super::intern`], so the compiler's path steps and decoded
 //! keys share one allocation), and only then bytes — bytes of interned keys, which stay hot in the
-//! cache because every object shares them. Objects above [`INDEXED_ABOVE`] fields
+//! cache because every object shares them. Compiled paths also remember where each field was
+//! last found ([`Object::get_hinted`]): objects of one shape then cost one comparison and touch
+//! one cache line of fields. Objects above [`INDEXED_ABOVE`] fields
 //! (segment-membership maps, large tenant namespaces) also carry a hash index from key to
 //! position.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use rustc_hash::FxBuildHasher;
 use triomphe::ThinArc;
@@ -181,6 +184,27 @@ impl Object {
         find(entries, self.0.header.header.as_deref(), name).map(|i| &entries[i].1)
     }
 
+    /// [`Object::get`] starting at position `*hint`, and leaving there the position found.
+    /// Objects of one shape (the events of one source) keep each field at the same position, so
+    /// with the interned key a lookup is usually one comparison and one cache line. The hint is
+    /// only a guess: any value gives the right answer.
+    #[inline]
+    pub fn get_hinted(&self, name: &str, hint: &AtomicU32) -> Option<&Value> {
+        let entries = self.entries();
+        let guess = hint.load(Ordering::Relaxed) as usize;
+        if let Some((k, v)) = entries.get(guess)
+            && std::ptr::eq(k.as_ptr(), name.as_ptr())
+            && k.len() == name.len()
+        {
+            return Some(v);
+        }
+        let i = find(entries, self.0.header.header.as_deref(), name)?;
+        if i != guess {
+            hint.store(i as u32, Ordering::Relaxed);
+        }
+        Some(&entries[i].1)
+    }
+
     pub fn contains_key(&self, name: &str) -> bool {
         self.get(name).is_some()
     }
@@ -315,6 +339,34 @@ mod tests {
         assert!(o.get("k100").is_none());
         let order: Vec<String> = o.keys().take(3).map(|k| k.to_string()).collect();
         assert_eq!(order, ["k0", "k1", "k2"]);
+    }
+
+    #[test]
+    fn hinted_lookups_follow_the_shape_and_survive_wrong_hints() {
+        use crate::pql::value::intern;
+        let (a, b, c) = (intern("a"), intern("b"), intern("c"));
+        let shape = |keys: &[&Arc<str>]| {
+            let mut m = Map::new();
+            for (i, k) in keys.iter().enumerate() {
+                m.insert((*k).clone(), Value::Int(i as i64));
+            }
+            Object::from(m)
+        };
+        let abc = shape(&[&a, &b, &c]);
+        let cab = shape(&[&c, &a, &b]);
+        let hint = AtomicU32::new(0);
+        assert!(matches!(abc.get_hinted(&b, &hint), Some(Value::Int(1))));
+        assert_eq!(hint.load(Ordering::Relaxed), 1);
+        assert!(matches!(abc.get_hinted(&b, &hint), Some(Value::Int(1))));
+        assert!(matches!(cab.get_hinted(&b, &hint), Some(Value::Int(2))));
+        assert_eq!(hint.load(Ordering::Relaxed), 2);
+        assert!(shape(&[&a]).get_hinted(&b, &hint).is_none());
+        hint.store(99, Ordering::Relaxed);
+        assert!(matches!(abc.get_hinted("c", &hint), Some(Value::Int(2))));
+        assert!(matches!(
+            cab.get_hinted(&String::from("c"), &hint),
+            Some(Value::Int(0))
+        ));
     }
 
     #[test]
