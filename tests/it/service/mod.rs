@@ -8,6 +8,7 @@
 
 mod auth;
 mod definitions;
+mod demo;
 mod health;
 mod isolation;
 mod lifecycle;
