@@ -59,15 +59,18 @@ impl TestDb {
             eprintln!("skipping PostgreSQL store test: {POSTGRES_URL_VAR} is not set");
             return None;
         };
-        let schema = unique_name();
-        let admin = match Database::connect(admin_url.as_str()).await {
-            Ok(db) => db,
+        match reachable(&admin_url).await {
+            Ok(()) => {}
             Err(e) if !ci => {
                 eprintln!("skipping PostgreSQL store test: cannot connect to {admin_url}: {e}");
                 return None;
             }
             Err(e) => panic!("CI=true and PostgreSQL at {admin_url} is unreachable: {e}"),
-        };
+        }
+        let schema = unique_name();
+        let admin = Database::connect(admin_url.as_str())
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL at {admin_url} stopped answering: {e}"));
         admin
             .execute_raw(Statement::from_string(
                 DbBackend::Postgres,
@@ -85,6 +88,25 @@ impl TestDb {
             url,
         })
     }
+}
+
+/// Whether the test PostgreSQL answers, asked once per test binary with a short timeout, so an
+/// unreachable server costs one 3-second wait rather than a pool timeout per test.
+async fn reachable(admin_url: &str) -> Result<(), String> {
+    static REACHABLE: tokio::sync::OnceCell<Result<(), String>> =
+        tokio::sync::OnceCell::const_new();
+    REACHABLE
+        .get_or_init(|| async {
+            let mut options = sea_orm::ConnectOptions::new(admin_url);
+            options.connect_timeout(std::time::Duration::from_secs(3));
+            let db = Database::connect(options)
+                .await
+                .map_err(|e| e.to_string())?;
+            let _ = db.close().await;
+            Ok(())
+        })
+        .await
+        .clone()
 }
 
 impl Drop for TestDb {
