@@ -5,8 +5,9 @@
 //! [`store_tests!`] turns each `async fn scenario(store: &Store)` into one test per backend.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
-use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DbBackend, Statement};
 
 use super::Store;
 use crate::context::{Principal, RequestContext, Tenant};
@@ -59,18 +60,15 @@ impl TestDb {
             eprintln!("skipping PostgreSQL store test: {POSTGRES_URL_VAR} is not set");
             return None;
         };
-        match reachable(&admin_url).await {
-            Ok(()) => {}
+        let schema = unique_name();
+        let admin = match admin_connection(&admin_url).await {
+            Ok(db) => db,
             Err(e) if !ci => {
                 eprintln!("skipping PostgreSQL store test: cannot connect to {admin_url}: {e}");
                 return None;
             }
             Err(e) => panic!("CI=true and PostgreSQL at {admin_url} is unreachable: {e}"),
-        }
-        let schema = unique_name();
-        let admin = Database::connect(admin_url.as_str())
-            .await
-            .unwrap_or_else(|e| panic!("PostgreSQL at {admin_url} stopped answering: {e}"));
+        };
         admin
             .execute_raw(Statement::from_string(
                 DbBackend::Postgres,
@@ -90,23 +88,25 @@ impl TestDb {
     }
 }
 
-/// Whether the test PostgreSQL answers, asked once per test binary with a short timeout, so an
-/// unreachable server costs one 3-second wait rather than a pool timeout per test.
-async fn reachable(admin_url: &str) -> Result<(), String> {
-    static REACHABLE: tokio::sync::OnceCell<Result<(), String>> =
-        tokio::sync::OnceCell::const_new();
+/// Whether the test server answered, asked once per test run so that an unreachable server costs
+/// one timeout, not one per test.
+static REACHABLE: tokio::sync::OnceCell<Result<(), String>> = tokio::sync::OnceCell::const_new();
+
+async fn admin_connection(url: &str) -> Result<sea_orm::DatabaseConnection, String> {
+    let connect = || async {
+        let mut options = ConnectOptions::new(url);
+        options
+            .max_connections(1)
+            .connect_timeout(Duration::from_secs(3))
+            .acquire_timeout(Duration::from_secs(3))
+            .sqlx_logging(false);
+        Database::connect(options).await.map_err(|e| e.to_string())
+    };
     REACHABLE
-        .get_or_init(|| async {
-            let mut options = sea_orm::ConnectOptions::new(admin_url);
-            options.connect_timeout(std::time::Duration::from_secs(3));
-            let db = Database::connect(options)
-                .await
-                .map_err(|e| e.to_string())?;
-            let _ = db.close().await;
-            Ok(())
-        })
+        .get_or_init(|| async { connect().await.map(|_| ()) })
         .await
-        .clone()
+        .clone()?;
+    connect().await
 }
 
 impl Drop for TestDb {
