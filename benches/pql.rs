@@ -6,6 +6,11 @@
 //! - `eval/attributes`: attribute predicates over 1,000 profiles (throughput = profiles x exprs).
 //! - `eval/events50`: event predicates over profiles with exactly 50 events each.
 //! - `eval/mixed`: the whole suite over profiles with 0–200 events.
+//! - `cold/attributes10k`, `cold/events50x1000`: the attribute suite over 10,000 profiles and the
+//!   event suite over 1,000 profiles of 50 events: data sets far larger than the CPU caches, as a
+//!   segment job sees them.
+//! - `expr/attr/NN`, `expr/event/NN`: each expression alone (NN = its index in the suite) over the
+//!   cold data sets, to find the slow ones.
 //!
 //! Run: `cargo bench --bench pql`. Criterion reports "elem/s" = evaluations per second on one core.
 
@@ -136,5 +141,35 @@ fn bench_eval(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_compile, bench_eval);
+fn bench_cold(c: &mut Criterion) {
+    let attrs = compile_all(ATTRIBUTE_EXPRS);
+    let events = compile_all(EVENT_EXPRS);
+    let plain = decode(10_000, 0, None);
+    let fifty = decode(1_000, 40, Some(50));
+
+    let mut g = c.benchmark_group("cold");
+    g.throughput(Throughput::Elements((plain.len() * attrs.len()) as u64));
+    g.bench_function("attributes10k", |b| {
+        b.iter(|| black_box(run_suite(&attrs, &plain)))
+    });
+    g.throughput(Throughput::Elements((fifty.len() * events.len()) as u64));
+    g.bench_function("events50x1000", |b| {
+        b.iter(|| black_box(run_suite(&events, &fifty)))
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("expr");
+    for (kind, progs, data) in [("attr", &attrs, &plain), ("event", &events, &fifty)] {
+        g.throughput(Throughput::Elements(data.len() as u64));
+        for (i, prog) in progs.iter().enumerate() {
+            let one = std::slice::from_ref(prog);
+            g.bench_function(format!("{kind}/{i:02}"), |b| {
+                b.iter(|| black_box(run_suite(one, data)))
+            });
+        }
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench_compile, bench_eval, bench_cold);
 criterion_main!(benches);

@@ -9,8 +9,11 @@
 //! reports NOT_SERVING, lets in-flight calls finish for up to [`SHUTDOWN_GRACE`], and closes the
 //! database.
 //!
+//! With `--demo`, [`App::load_demo`] fills the demo tenant between the two steps, so the data is
+//! there before the first call is accepted.
+//!
 //! REST hook: [`App::start`] takes an optional [`RestGateway`], a function that builds the axum
-//! router from the app (`rest::router` once the REST gateway exists). It is mounted on
+//! router from the app ([`crate::rest::gateway`]). It is mounted on
 //! `rest_addr` with the configured body limit. Without one, no REST listener is opened.
 
 use std::future::Future;
@@ -28,6 +31,7 @@ use tonic_health::pb::health_server::{Health, HealthServer};
 
 use crate::auth::{AuthSetupError, Authenticator};
 use crate::config::Settings;
+use crate::demo::{self, DemoOptions, DemoReport};
 use crate::domain::profiles::ProfileService;
 use crate::domain::{DefinitionService, JobLimits, JobService};
 use crate::engine::{Engine, EngineOptions};
@@ -73,6 +77,8 @@ pub enum StartupError {
     },
     #[error("cannot build server reflection: {0}")]
     Reflection(String),
+    #[error("cannot load the demo sandbox: {0}")]
+    Demo(Error),
 }
 
 /// Why a server stopped abnormally.
@@ -163,6 +169,14 @@ impl App {
     /// The authenticator both edges share.
     pub fn authenticator(&self) -> Arc<Authenticator> {
         self.auth.clone()
+    }
+
+    /// Loads the demo sandbox through the domain services (`--demo`; see [`crate::demo`]):
+    /// idempotent, so a restart with `--demo` writes nothing.
+    pub async fn load_demo(&self, options: &DemoOptions) -> Result<DemoReport, StartupError> {
+        demo::load(&self.profiles, &self.definitions, options)
+            .await
+            .map_err(StartupError::Demo)
     }
 
     /// Binds the listeners and spawns the servers and the database health watch.
@@ -365,16 +379,21 @@ pub async fn serve(
     rest: Option<RestGateway>,
 ) -> Result<(), Box<dyn std::error::Error>> {
     tracing::info!(settings = ?settings, "starting");
-    if settings.demo {
-        return Err("--demo: the demo sandbox loader is not part of this build yet".into());
-    }
     let app = App::build(settings).await?;
+    let demo = if app.settings.demo {
+        Some(app.load_demo(&DemoOptions::now()).await?)
+    } else {
+        None
+    };
     let running = app.start(rest).await?;
     tracing::info!(
         grpc = %running.grpc_addr(),
         rest = %running.rest_addr().map_or("off".to_owned(), |a| a.to_string()),
         "listening"
     );
+    if let Some(report) = demo {
+        report.log_ready(running.grpc_addr(), running.rest_addr());
+    }
     running.run_until(termination_signal()).await?;
     tracing::info!("stopped");
     Ok(())

@@ -229,6 +229,13 @@ pub enum Code {
     ResourceExhausted,
     Unavailable,
     Internal,
+    /// A request body over `max_body_bytes`. Only the edges produce it, before any domain call:
+    /// REST answers 413, and gRPC's own limit answers `OUT_OF_RANGE` (tonic's code for an
+    /// oversized message), which this entry's gRPC code matches.
+    PayloadTooLarge,
+    /// A known REST path asked with a method it does not serve (405). gRPC has no such case;
+    /// its nearest code, `UNIMPLEMENTED`, is what a call to an unknown method gets.
+    MethodNotAllowed,
 }
 
 /// The prefix of every REST error `type` URI.
@@ -236,7 +243,7 @@ pub const ERROR_TYPE_BASE: &str = "https://ns.adobe.com/aep/errors/";
 
 impl Code {
     /// Every entry, for tests and documentation.
-    pub const ALL: [Code; 12] = [
+    pub const ALL: [Code; 14] = [
         Code::InvalidArgument,
         Code::InvalidPql,
         Code::NotFound,
@@ -249,6 +256,8 @@ impl Code {
         Code::ResourceExhausted,
         Code::Unavailable,
         Code::Internal,
+        Code::PayloadTooLarge,
+        Code::MethodNotAllowed,
     ];
 
     /// The gRPC status code.
@@ -263,6 +272,8 @@ impl Code {
             Code::ResourceExhausted => tonic::Code::ResourceExhausted,
             Code::Unavailable => tonic::Code::Unavailable,
             Code::Internal => tonic::Code::Internal,
+            Code::PayloadTooLarge => tonic::Code::OutOfRange,
+            Code::MethodNotAllowed => tonic::Code::Unimplemented,
         }
     }
 
@@ -280,6 +291,8 @@ impl Code {
             Code::ResourceExhausted => 429,
             Code::Unavailable => 503,
             Code::Internal => 500,
+            Code::PayloadTooLarge => 413,
+            Code::MethodNotAllowed => 405,
         }
     }
 
@@ -299,6 +312,8 @@ impl Code {
             Code::ResourceExhausted => "resource_exhausted",
             Code::Unavailable => "unavailable",
             Code::Internal => "internal",
+            Code::PayloadTooLarge => "payload_too_large",
+            Code::MethodNotAllowed => "method_not_allowed",
         }
     }
 
@@ -318,6 +333,8 @@ impl Code {
             Code::ResourceExhausted => "UPAPI-113007-429",
             Code::Unavailable => "UPLIB-101554-503",
             Code::Internal => "UPAPI-113008-500",
+            Code::PayloadTooLarge => "UPAPI-113009-413",
+            Code::MethodNotAllowed => "UPAPI-113010-405",
         }
     }
 

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod config;
 pub mod context;
 pub mod datagen;
+pub mod demo;
 pub mod domain;
 pub mod engine;
 pub mod error;

@@ -90,8 +90,7 @@ fn check(arg: &str) -> Result<(), String> {
     let src = read_expr(arg)?;
     let tree = pql::parser::parse(&src).map_err(|e| compile_error(&src, &e))?;
     pql::compile(&tree).map_err(|e| compile_error(&src, &e))?;
-    println!("{}", pql::printer::print(&tree));
-    Ok(())
+    print_line(&pql::printer::print(&tree))
 }
 
 fn convert(to: Format, arg: &str) -> Result<(), String> {
@@ -110,8 +109,19 @@ fn convert(to: Format, arg: &str) -> Result<(), String> {
             text
         }
     };
-    println!("{out}");
-    Ok(())
+    print_line(&out)
+}
+
+/// Writes one line to stdout. A reader that went away (`| head`) ends the command quietly
+/// instead of panicking as `println!` would.
+fn print_line(text: &str) -> Result<(), String> {
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(format!("cannot write output: {e}"))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn eval(profiles: &str, at: &str, explain: bool, arg: &str) -> Result<(), String> {
@@ -141,8 +151,16 @@ fn eval(profiles: &str, at: &str, explain: bool, arg: &str) -> Result<(), String
             program.matches(&ctx).then(|| record.id.clone())
         };
         if let Some(line) = line {
-            writeln!(out, "{line}").map_err(|e| format!("cannot write output: {e}"))?;
+            match writeln!(out, "{line}") {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+                other => other.map_err(|e| format!("cannot write output: {e}"))?,
+            }
         }
     }
-    out.flush().map_err(|e| format!("cannot write output: {e}"))
+    match out.flush() {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(format!("cannot write output: {e}"))
+        }
+        _ => Ok(()),
+    }
 }

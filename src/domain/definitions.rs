@@ -51,7 +51,7 @@ impl DefinitionService {
     }
 
     /// Creates a definition (version 1) with a new UUID.
-    #[instrument(skip_all, err, fields(org = %ctx.tenant.org, sandbox = %ctx.tenant.sandbox))]
+    #[instrument(skip_all, err(level = "info"), fields(org = %ctx.tenant.org, sandbox = %ctx.tenant.sandbox))]
     pub async fn create(
         &self,
         ctx: &RequestContext,
@@ -66,13 +66,13 @@ impl DefinitionService {
         Ok(definition)
     }
 
-    #[instrument(skip_all, err, fields(org = %ctx.tenant.org, sandbox = %ctx.tenant.sandbox))]
+    #[instrument(skip_all, err(level = "info"), fields(org = %ctx.tenant.org, sandbox = %ctx.tenant.sandbox))]
     pub async fn get(&self, ctx: &RequestContext, id: &str) -> Result<SegmentDefinition, Error> {
         self.store.get_definition(&ctx.tenant, id).await
     }
 
     /// A page of definitions: offset paging (`start`) or token paging (`page_token`).
-    #[instrument(skip_all, err, fields(org = %ctx.tenant.org, sandbox = %ctx.tenant.sandbox))]
+    #[instrument(skip_all, err(level = "info"), fields(org = %ctx.tenant.org, sandbox = %ctx.tenant.sandbox))]
     pub async fn list(
         &self,
         ctx: &RequestContext,
@@ -130,7 +130,7 @@ impl DefinitionService {
 
     /// Overwrites every field of definition `id` with `input`; the version goes up by one and
     /// the creation time is kept.
-    #[instrument(skip_all, err, fields(org = %ctx.tenant.org, sandbox = %ctx.tenant.sandbox))]
+    #[instrument(skip_all, err(level = "info"), fields(org = %ctx.tenant.org, sandbox = %ctx.tenant.sandbox))]
     pub async fn update(
         &self,
         ctx: &RequestContext,
@@ -153,13 +153,13 @@ impl DefinitionService {
     }
 
     /// Deletes a definition (and its memberships) unless other definitions reference it.
-    #[instrument(skip_all, err, fields(org = %ctx.tenant.org, sandbox = %ctx.tenant.sandbox))]
+    #[instrument(skip_all, err(level = "info"), fields(org = %ctx.tenant.org, sandbox = %ctx.tenant.sandbox))]
     pub async fn delete(&self, ctx: &RequestContext, id: &str) -> Result<(), Error> {
         self.store.delete_definition(&ctx.tenant, id).await
     }
 
     /// One result per requested id, in request order.
-    #[instrument(skip_all, err, fields(org = %ctx.tenant.org, sandbox = %ctx.tenant.sandbox))]
+    #[instrument(skip_all, err(level = "info"), fields(org = %ctx.tenant.org, sandbox = %ctx.tenant.sandbox))]
     pub async fn batch_get(
         &self,
         ctx: &RequestContext,
@@ -195,7 +195,7 @@ impl DefinitionService {
 
     /// Checks an expression as a definition would be checked, including that every `inSegment`
     /// id names a definition of the tenant.
-    #[instrument(skip_all, err, fields(org = %ctx.tenant.org, sandbox = %ctx.tenant.sandbox))]
+    #[instrument(skip_all, err(level = "info"), fields(org = %ctx.tenant.org, sandbox = %ctx.tenant.sandbox))]
     pub async fn validate_expression(
         &self,
         ctx: &RequestContext,
@@ -215,7 +215,7 @@ impl DefinitionService {
 
     /// Converts between pql/text and pql/json; `target` defaults to the other format. Nothing is
     /// stored and references are not resolved.
-    #[instrument(skip_all, err, fields(org = %ctx.tenant.org, sandbox = %ctx.tenant.sandbox))]
+    #[instrument(skip_all, err(level = "info"), fields(org = %ctx.tenant.org, sandbox = %ctx.tenant.sandbox))]
     pub async fn convert_expression(
         &self,
         ctx: &RequestContext,

@@ -4,6 +4,10 @@
 //! takes the caller's [`RequestContext`](crate::context::RequestContext) and answers with an
 //! [`Error`](crate::error::Error) from the one catalogue. Services are cheap to clone (they hold a
 //! `Store` handle and a [`Clock`]). `docs/domain-api.md` lists the public API.
+//!
+//! Service spans log a failed call at INFO, not ERROR: most failures are the caller's (a bad
+//! field, bad PQL, an unknown id) and must not flood error logs; the edges log server faults
+//! (internal, unavailable) at ERROR.
 
 pub mod clock;
 pub mod definition;

@@ -38,7 +38,7 @@ impl ProfileService {
 
     /// Upserts XDM profile records (JSON text each). Err only for a batch that is empty or larger
     /// than [`MAX_BATCH_RECORDS`]; per-record outcomes otherwise.
-    #[instrument(skip_all, err, fields(org = %ctx.tenant.org, sandbox = %ctx.tenant.sandbox, records = records.len()))]
+    #[instrument(skip_all, err(level = "info"), fields(org = %ctx.tenant.org, sandbox = %ctx.tenant.sandbox, records = records.len()))]
     pub async fn upsert_profiles(
         &self,
         ctx: &RequestContext,
@@ -54,7 +54,7 @@ impl ProfileService {
 
     /// Ingests experience events (JSON text each); a repeated `_id` is reported as a duplicate
     /// and not written again.
-    #[instrument(skip_all, err, fields(org = %ctx.tenant.org, sandbox = %ctx.tenant.sandbox, records = records.len()))]
+    #[instrument(skip_all, err(level = "info"), fields(org = %ctx.tenant.org, sandbox = %ctx.tenant.sandbox, records = records.len()))]
     pub async fn ingest_events(
         &self,
         ctx: &RequestContext,
@@ -93,7 +93,7 @@ impl ProfileService {
     }
 
     /// One profile with its identities, event count and memberships.
-    #[instrument(skip_all, err, fields(org = %ctx.tenant.org, sandbox = %ctx.tenant.sandbox))]
+    #[instrument(skip_all, err(level = "info"), fields(org = %ctx.tenant.org, sandbox = %ctx.tenant.sandbox))]
     pub async fn get_profile(
         &self,
         ctx: &RequestContext,
@@ -104,7 +104,7 @@ impl ProfileService {
     }
 
     /// Deletes a profile with its identities, events and memberships; returns its id.
-    #[instrument(skip_all, err, fields(org = %ctx.tenant.org, sandbox = %ctx.tenant.sandbox))]
+    #[instrument(skip_all, err(level = "info"), fields(org = %ctx.tenant.org, sandbox = %ctx.tenant.sandbox))]
     pub async fn delete_profile(
         &self,
         ctx: &RequestContext,
@@ -115,7 +115,7 @@ impl ProfileService {
     }
 
     /// A page of profiles in id order.
-    #[instrument(skip_all, err, fields(org = %ctx.tenant.org, sandbox = %ctx.tenant.sandbox))]
+    #[instrument(skip_all, err(level = "info"), fields(org = %ctx.tenant.org, sandbox = %ctx.tenant.sandbox))]
     pub async fn list_profiles(
         &self,
         ctx: &RequestContext,
@@ -143,7 +143,7 @@ impl ProfileService {
 
     /// Members of one segment by status (no statuses: the current members), in profile id
     /// order. An unknown segment is `NotFound`.
-    #[instrument(skip_all, err, fields(org = %ctx.tenant.org, sandbox = %ctx.tenant.sandbox))]
+    #[instrument(skip_all, err(level = "info"), fields(org = %ctx.tenant.org, sandbox = %ctx.tenant.sandbox))]
     pub async fn list_segment_members(
         &self,
         ctx: &RequestContext,

@@ -84,6 +84,12 @@ fn public_message(err: &Error) -> String {
             tracing::error!(error = %message, "internal error");
             "internal error; the server log has the details under this request id".to_owned()
         }
+        // A server fault the caller cannot fix: logged at ERROR like an internal error (the
+        // domain and store spans log every error at INFO and below), but its message is safe.
+        Error::Unavailable { message } => {
+            tracing::error!(error = %message, "service unavailable");
+            err.to_string()
+        }
         Error::InvalidArgument { .. }
         | Error::InvalidPql { .. }
         | Error::NotFound { .. }
@@ -92,8 +98,7 @@ fn public_message(err: &Error) -> String {
         | Error::FailedPrecondition { .. }
         | Error::PermissionDenied { .. }
         | Error::Unauthenticated { .. }
-        | Error::ResourceExhausted { .. }
-        | Error::Unavailable { .. } => err.to_string(),
+        | Error::ResourceExhausted { .. } => err.to_string(),
     }
 }
 

@@ -92,17 +92,23 @@ impl ProfileRecord {
     /// Reads `{"id": "...", "profile": {...}, "events": [...], "memberships": {"seg": "realized"}}`.
     /// `events` and `memberships` may be omitted.
     pub fn from_json(json: &serde_json::Value) -> Result<ProfileRecord, String> {
-        let obj = json
-            .as_object()
-            .ok_or_else(|| "a profile record must be a JSON object".to_string())?;
+        ProfileRecord::from_value(&Value::from_json(json))
+    }
+
+    /// [`ProfileRecord::from_json`] for a record already decoded into a [`Value`] (the profile
+    /// and events are shared, not copied).
+    pub fn from_value(record: &Value) -> Result<ProfileRecord, String> {
+        let Value::Object(obj) = record else {
+            return Err("a profile record must be a JSON object".to_string());
+        };
         let id = match obj.get("id") {
-            Some(serde_json::Value::String(s)) => s.clone(),
-            Some(serde_json::Value::Number(n)) => n.to_string(),
+            Some(Value::Str(s)) => s.to_string(),
+            Some(n @ (Value::Int(_) | Value::Float(_))) => n.to_json().to_string(),
             _ => return Err("a profile record needs a string \"id\"".to_string()),
         };
         let profile = match obj.get("profile") {
-            Some(p @ serde_json::Value::Object(_)) => Value::from_json(p),
-            None | Some(serde_json::Value::Null) => Value::object(Default::default()),
+            Some(p @ Value::Object(_)) => p.clone(),
+            None | Some(Value::Null) => Value::object(Default::default()),
             Some(_) => {
                 return Err(format!(
                     "profile record {id}: \"profile\" must be an object"
@@ -110,13 +116,13 @@ impl ProfileRecord {
             }
         };
         let events = match obj.get("events") {
-            Some(e @ serde_json::Value::Array(_)) => Value::from_json(e),
-            None | Some(serde_json::Value::Null) => Value::array(Vec::new()),
+            Some(e @ Value::Array(_)) => e.clone(),
+            None | Some(Value::Null) => Value::array(Vec::new()),
             Some(_) => return Err(format!("profile record {id}: \"events\" must be an array")),
         };
         let mut memberships = HashMap::new();
         match obj.get("memberships") {
-            Some(serde_json::Value::Object(m)) => {
+            Some(Value::Object(m)) => {
                 for (seg, status) in m {
                     let status = status
                         .as_str()
@@ -126,10 +132,10 @@ impl ProfileRecord {
                                 "profile record {id}: membership of {seg} must be \"realized\", \"existing\" or \"exited\""
                             )
                         })?;
-                    memberships.insert(seg.clone(), status);
+                    memberships.insert(seg.to_string(), status);
                 }
             }
-            None | Some(serde_json::Value::Null) => {}
+            None | Some(Value::Null) => {}
             Some(_) => {
                 return Err(format!(
                     "profile record {id}: \"memberships\" must be an object"
@@ -144,18 +150,18 @@ impl ProfileRecord {
         })
     }
 
-    /// Reads a whole file: a JSON array of records, or one record per line (JSON lines).
+    /// Reads a whole file: a JSON array of records, or one record per line (JSON lines). The
+    /// text is decoded straight into [`Value`]s.
     pub fn parse_many(text: &str) -> Result<Vec<ProfileRecord>, String> {
         let trimmed = text.trim_start();
         if trimmed.starts_with('[') {
-            let all: serde_json::Value =
-                serde_json::from_str(text).map_err(|e| format!("invalid JSON: {e}"))?;
-            let items = all.as_array().map(Vec::as_slice).unwrap_or_default();
+            let all = Value::from_json_str(text).map_err(|e| format!("invalid JSON: {e}"))?;
+            let items = all.as_array().unwrap_or_default();
             return items
                 .iter()
                 .enumerate()
                 .map(|(i, r)| {
-                    ProfileRecord::from_json(r).map_err(|e| format!("record {}: {e}", i + 1))
+                    ProfileRecord::from_value(r).map_err(|e| format!("record {}: {e}", i + 1))
                 })
                 .collect();
         }
@@ -163,9 +169,9 @@ impl ProfileRecord {
             .enumerate()
             .filter(|(_, l)| !l.trim().is_empty())
             .map(|(i, line)| {
-                let json: serde_json::Value = serde_json::from_str(line)
+                let record = Value::from_json_str(line)
                     .map_err(|e| format!("line {}: invalid JSON: {e}", i + 1))?;
-                ProfileRecord::from_json(&json).map_err(|e| format!("line {}: {e}", i + 1))
+                ProfileRecord::from_value(&record).map_err(|e| format!("line {}: {e}", i + 1))
             })
             .collect()
     }

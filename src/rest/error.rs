@@ -12,9 +12,9 @@
 //!
 //! Not every refusal is a domain error. Authentication failures keep the AEP gateway's code
 //! (`403010`, `401013`, … shape (a)) and status, and the body carries both shapes' fields. A body
-//! over the size limit (413) and a known path with an unknown method (405) have HTTP statuses the
-//! catalogue has no entry for; they borrow the catalogue entry nearest in meaning (AEP's own
-//! bodies also show `type` codes whose status suffix differs from the response status).
+//! over the size limit (413) and a known path with an unknown method (405) are refused before any
+//! domain call; they have their own catalogue entries ([`Code::PayloadTooLarge`],
+//! [`Code::MethodNotAllowed`]).
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -88,7 +88,7 @@ impl RestError {
             RestError::Auth(e) => auth_report(e),
             RestError::BodyTooLarge => plain_report(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                Code::ResourceExhausted,
+                Code::PayloadTooLarge,
                 "the request body is larger than the configured limit (max_body_bytes)".into(),
             ),
             RestError::NoRoute { path } => plain_report(
@@ -98,7 +98,7 @@ impl RestError {
             ),
             RestError::MethodNotAllowed { method, path } => plain_report(
                 StatusCode::METHOD_NOT_ALLOWED,
-                Code::NotFound,
+                Code::MethodNotAllowed,
                 format!("{path} does not support {method}"),
             ),
         }
@@ -171,6 +171,12 @@ fn public_message(e: &Error) -> String {
             "an internal error occurred; the service log has the details under this requestId"
                 .to_owned()
         }
+        // A server fault the caller cannot fix: logged at ERROR like an internal error (the
+        // domain and store spans log every error at INFO and below), but its message is safe.
+        Error::Unavailable { message } => {
+            tracing::error!(error = %message, "service unavailable");
+            e.to_string()
+        }
         Error::InvalidArgument { .. }
         | Error::InvalidPql { .. }
         | Error::NotFound { .. }
@@ -179,8 +185,7 @@ fn public_message(e: &Error) -> String {
         | Error::FailedPrecondition { .. }
         | Error::PermissionDenied { .. }
         | Error::Unauthenticated { .. }
-        | Error::ResourceExhausted { .. }
-        | Error::Unavailable { .. } => e.to_string(),
+        | Error::ResourceExhausted { .. } => e.to_string(),
     }
 }
 

@@ -129,8 +129,10 @@ fn json_error(response: Response, report: &ErrorReport, request_id: &str) -> Res
 /// The catalogue entry for an error status this gateway did not render itself.
 fn foreign_code(status: StatusCode) -> Code {
     match status {
-        StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED => Code::NotFound,
-        StatusCode::PAYLOAD_TOO_LARGE | StatusCode::TOO_MANY_REQUESTS => Code::ResourceExhausted,
+        StatusCode::NOT_FOUND => Code::NotFound,
+        StatusCode::METHOD_NOT_ALLOWED => Code::MethodNotAllowed,
+        StatusCode::PAYLOAD_TOO_LARGE => Code::PayloadTooLarge,
+        StatusCode::TOO_MANY_REQUESTS => Code::ResourceExhausted,
         StatusCode::UNAUTHORIZED => Code::Unauthenticated,
         StatusCode::FORBIDDEN => Code::PermissionDenied,
         StatusCode::SERVICE_UNAVAILABLE => Code::Unavailable,

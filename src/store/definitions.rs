@@ -177,7 +177,7 @@ async fn write_refs<C: ConnectionTrait>(
 
 impl Store {
     /// Inserts a new definition after checking its references against the stored graph.
-    #[instrument(skip_all, err, fields(org, sandbox))]
+    #[instrument(skip_all, err(level = "debug"), fields(org, sandbox))]
     pub async fn insert_definition(
         &self,
         tenant: &Tenant,
@@ -210,7 +210,7 @@ impl Store {
 
     /// Reads the stored definition `id`, lets `change` compute its replacement (which must keep
     /// the id), checks the replacement's references and writes it, all in one transaction.
-    #[instrument(skip_all, err, fields(org, sandbox))]
+    #[instrument(skip_all, err(level = "debug"), fields(org, sandbox))]
     pub async fn update_definition<F>(
         &self,
         tenant: &Tenant,
@@ -260,7 +260,7 @@ impl Store {
     }
 
     /// The definition `id` of the tenant.
-    #[instrument(skip_all, err, fields(org, sandbox))]
+    #[instrument(skip_all, err(level = "debug"), fields(org, sandbox))]
     pub async fn get_definition(
         &self,
         tenant: &Tenant,
@@ -271,7 +271,7 @@ impl Store {
     }
 
     /// The tenant's definitions among `ids` (unknown ids are simply absent), in no set order.
-    #[instrument(skip_all, err, fields(org, sandbox))]
+    #[instrument(skip_all, err(level = "debug"), fields(org, sandbox))]
     pub async fn get_definitions(
         &self,
         tenant: &Tenant,
@@ -290,7 +290,7 @@ impl Store {
     }
 
     /// Every definition of the tenant, oldest first (segment jobs over "all definitions").
-    #[instrument(skip_all, err, fields(org, sandbox))]
+    #[instrument(skip_all, err(level = "debug"), fields(org, sandbox))]
     pub async fn list_definitions_all(
         &self,
         tenant: &Tenant,
@@ -307,7 +307,7 @@ impl Store {
 
     /// One page of the tenant's definitions matching `filter`, in `sort` order (ties by id),
     /// and the number matching in total.
-    #[instrument(skip_all, err, fields(org, sandbox))]
+    #[instrument(skip_all, err(level = "debug"), fields(org, sandbox))]
     pub async fn list_definitions(
         &self,
         tenant: &Tenant,
@@ -359,7 +359,7 @@ impl Store {
     }
 
     /// Of `ids`, those that name no definition of the tenant.
-    #[instrument(skip_all, err, fields(org, sandbox))]
+    #[instrument(skip_all, err(level = "debug"), fields(org, sandbox))]
     pub async fn missing_definition_ids(
         &self,
         tenant: &Tenant,
@@ -388,7 +388,7 @@ impl Store {
 
     /// Deletes definition `id` with its edges and memberships, unless others reference it
     /// ([`Error::DefinitionInUse`] naming them).
-    #[instrument(skip_all, err, fields(org, sandbox))]
+    #[instrument(skip_all, err(level = "debug"), fields(org, sandbox))]
     pub async fn delete_definition(&self, tenant: &Tenant, id: &str) -> Result<(), Error> {
         record_tenant(tenant);
         let txn = self.db.begin().await.map_err(db_error)?;

@@ -80,7 +80,7 @@ struct Resolved {
 impl Store {
     /// Writes validated records in order, each atomically; returns one result per record with
     /// the index it was given. Err only when the batch transaction itself fails.
-    #[instrument(skip_all, err, fields(org, sandbox, records = records.len()))]
+    #[instrument(skip_all, err(level = "debug"), fields(org, sandbox, records = records.len()))]
     pub async fn ingest_records(
         &self,
         tenant: &Tenant,

@@ -68,7 +68,7 @@ pub(super) async fn memberships_of<C: ConnectionTrait>(
 
 impl Store {
     /// The memberships of one profile, sorted by segment id.
-    #[instrument(skip_all, err, fields(org, sandbox))]
+    #[instrument(skip_all, err(level = "debug"), fields(org, sandbox))]
     pub async fn memberships_of_profile(
         &self,
         tenant: &Tenant,
@@ -84,7 +84,7 @@ impl Store {
 
     /// Members of `segment_id` with one of `statuses`, profile id > `after_profile_id`, in
     /// profile id order, at most `limit`; and how many match in total.
-    #[instrument(skip_all, err, fields(org, sandbox))]
+    #[instrument(skip_all, err(level = "debug"), fields(org, sandbox))]
     pub async fn list_segment_members(
         &self,
         tenant: &Tenant,
@@ -122,7 +122,7 @@ impl Store {
 
     /// Replaces, in one transaction, every membership of `segment_ids` in the tenant with
     /// `rows` (each row's segment must be one of `segment_ids`).
-    #[instrument(skip_all, err, fields(org, sandbox, segments = segment_ids.len(), rows = rows.len()))]
+    #[instrument(skip_all, err(level = "debug"), fields(org, sandbox, segments = segment_ids.len(), rows = rows.len()))]
     pub async fn replace_memberships(
         &self,
         tenant: &Tenant,

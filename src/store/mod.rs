@@ -7,6 +7,10 @@
 //! transaction. On SQLite the pool holds one connection, which serialises writers (no busy
 //! errors, no lost updates); on PostgreSQL rows that are read-then-written are locked with
 //! `FOR UPDATE` and definition-graph changes take a per-tenant advisory lock.
+//!
+//! Repository spans log their errors at DEBUG: most are the caller's (not found, name taken),
+//! the domain service above logs the same error at INFO, and the edges log server faults
+//! (internal, unavailable) at ERROR once, under the request id.
 
 use std::path::Path;
 use std::time::Duration;
@@ -83,7 +87,7 @@ impl Store {
     }
 
     /// [`Store::connect`] with explicit pool settings.
-    #[instrument(skip_all, err)]
+    #[instrument(skip_all, err(level = "debug"))]
     pub async fn connect_with(url: &str, settings: StoreOptions) -> Result<Store, Error> {
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
@@ -118,7 +122,7 @@ impl Store {
     }
 
     /// Whether the database answers (health checks).
-    #[instrument(skip_all, err)]
+    #[instrument(skip_all, err(level = "debug"))]
     pub async fn ping(&self) -> Result<(), Error> {
         self.db
             .ping()

@@ -148,7 +148,7 @@ async fn assemble<C: ConnectionTrait>(
 
 impl Store {
     /// The profile `lookup` names, with identities, event count and memberships.
-    #[instrument(skip_all, err, fields(org, sandbox))]
+    #[instrument(skip_all, err(level = "debug"), fields(org, sandbox))]
     pub async fn get_profile(
         &self,
         tenant: &Tenant,
@@ -170,7 +170,7 @@ impl Store {
 
     /// Deletes the profile `lookup` names with its identities, events and memberships; returns
     /// its id.
-    #[instrument(skip_all, err, fields(org, sandbox))]
+    #[instrument(skip_all, err(level = "debug"), fields(org, sandbox))]
     pub async fn delete_profile(
         &self,
         tenant: &Tenant,
@@ -183,7 +183,7 @@ impl Store {
     }
 
     /// Profiles with id > `after_id` in id order, at most `limit`, and the tenant's profile count.
-    #[instrument(skip_all, err, fields(org, sandbox))]
+    #[instrument(skip_all, err(level = "debug"), fields(org, sandbox))]
     pub async fn list_profiles(
         &self,
         tenant: &Tenant,
@@ -204,7 +204,7 @@ impl Store {
 
     /// The job engine's read: the next keyset page of profiles with their events, events loaded
     /// with one query for the whole page.
-    #[instrument(skip_all, err, fields(org, sandbox))]
+    #[instrument(skip_all, err(level = "debug"), fields(org, sandbox))]
     pub async fn stream_profiles_page(
         &self,
         tenant: &Tenant,
@@ -248,7 +248,7 @@ impl Store {
     }
 
     /// The events of one profile of the tenant, by timestamp then id.
-    #[instrument(skip_all, err, fields(org, sandbox))]
+    #[instrument(skip_all, err(level = "debug"), fields(org, sandbox))]
     pub async fn events_of_profile(
         &self,
         tenant: &Tenant,

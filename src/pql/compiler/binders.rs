@@ -16,7 +16,9 @@ use crate::pql::eval::aggregates::AggregateNode;
 use crate::pql::eval::binders::{BinderNode, Decl};
 use crate::pql::eval::chain::{ChainNode, StepNode};
 use crate::pql::eval::dates::{OccursNode, Spec, SpecNode};
+use crate::pql::eval::path::Step;
 use crate::pql::eval::{Node, Root};
+use crate::pql::value::intern;
 
 impl Compiler {
     /// Compiles declarations, leaving their variables in scope (the caller truncates).
@@ -173,8 +175,9 @@ impl Compiler {
         let events = self.lower(events)?;
         let slot = self.new_slot();
         let origin = events.origin.clone();
-        let ts_path: Box<[Arc<str>]> = ts_field.split('.').map(Arc::from).collect();
-        self.record(&origin.extend(&ts_path));
+        let steps_text: Vec<&str> = ts_field.split('.').collect();
+        self.record(&origin.extend(&steps_text));
+        let ts_path: Box<[Step]> = steps_text.iter().map(|s| Step::new(intern(s))).collect();
         let steps = self.with_ctx(slot, origin, |c| {
             steps
                 .iter()

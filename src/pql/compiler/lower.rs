@@ -1,13 +1,12 @@
 //! Lowering of expressions other than calls and binders: literals, lists, objects, names and
 //! paths, filters, operators.
 
-use std::sync::Arc;
-
 use super::{Compiler, Lowered, Origin};
 use crate::pql::ast::{BinaryOp, Expr, ExprKind, Literal, LogicalOp, UnaryOp};
 use crate::pql::error::PqlError;
+use crate::pql::eval::path::Step;
 use crate::pql::eval::{ArithOp, CmpOp, Lit, Node, Root};
-use crate::pql::value::Value;
+use crate::pql::value::{Value, intern};
 
 impl Compiler {
     /// Compiles one expression.
@@ -31,7 +30,7 @@ impl Compiler {
             ExprKind::Object(fields) => {
                 let mut out = Vec::with_capacity(fields.len());
                 for (k, v) in fields {
-                    out.push((Arc::from(k.as_str()), self.lower(v)?.node));
+                    out.push((intern(k), self.lower(v)?.node));
                 }
                 self.fold(Node::Object(out.into()))
             }
@@ -126,7 +125,7 @@ impl Compiler {
         Ok(Lowered {
             node: Node::Path {
                 root,
-                steps: all.iter().map(|s| Arc::from(*s)).collect(),
+                steps: all.iter().map(|s| Step::new(intern(s))).collect(),
             },
             origin,
         })
@@ -160,7 +159,7 @@ impl Compiler {
         }
         let origin = inner.origin.extend(steps);
         self.record(&origin);
-        let steps: Box<[Arc<str>]> = steps.iter().map(|s| Arc::from(*s)).collect();
+        let steps: Box<[Step]> = steps.iter().map(|s| Step::new(intern(s))).collect();
         let node = match inner.node {
             Node::Path { root, steps: s0 } => Node::Path {
                 root,

@@ -149,12 +149,30 @@ fn head<'a>(a: &'a Apply, cx: &EvalContext<'a>, fr: &mut Frame<'a>) -> Val<'a> {
 }
 
 fn count<'a>(a: &'a Apply, cx: &EvalContext<'a>, fr: &mut Frame<'a>) -> Val<'a> {
+    Val::Own(Value::Int(count_up_to(a, cx, fr, i64::MAX)))
+}
+
+/// Whether `a` is a call of `count()`.
+pub(crate) fn is_count(a: &Apply) -> bool {
+    a.def.method && a.def.name == "count"
+}
+
+/// `count()` of the receiver of `a`, but counting stops at `limit`: `xEvent[...].count() > 2`
+/// is decided by the third matching event, whatever follows.
+pub(crate) fn count_up_to<'a>(
+    a: &'a Apply,
+    cx: &EvalContext<'a>,
+    fr: &mut Frame<'a>,
+    limit: i64,
+) -> i64 {
     let mut n = 0i64;
-    for_each_item(&a.args[0], cx, fr, &mut |_, _| {
-        n += 1;
-        true
-    });
-    Val::Own(Value::Int(n))
+    if limit > 0 {
+        for_each_item(&a.args[0], cx, fr, &mut |_, _| {
+            n += 1;
+            n < limit
+        });
+    }
+    n
 }
 
 fn exists<'a>(a: &'a Apply, cx: &EvalContext<'a>, fr: &mut Frame<'a>) -> bool {

@@ -10,11 +10,11 @@
 //! because a step's predicates look at one event only: finishing a step earlier never leaves
 //! fewer events for the steps after it. So one pass over the sorted events decides the chain.
 //! A single step does not depend on order at all, and sorting is skipped when the events are
-//! already chronological (the usual case).
-
-use std::sync::Arc;
+//! already chronological (the usual case). Timestamps are read only for events that some step's
+//! `WHAT`/`WHERE` accepts: reading them is the costly part of a chain over many events.
 
 use super::dates::{Spec, window};
+use super::path::Step;
 use super::{Frame, Node, Val, for_each_item, test};
 use crate::pql::context::EvalContext;
 use crate::pql::time;
@@ -31,36 +31,115 @@ pub(crate) struct StepNode {
 pub(crate) struct ChainNode {
     pub(crate) events: Node,
     /// The ordering timestamp's path within an event (`timestamp`, or dotted: `meta.ts`).
-    pub(crate) ts_path: Box<[Arc<str>]>,
+    pub(crate) ts_path: Box<[Step]>,
     /// The slot holding the current event.
     pub(crate) slot: u32,
     pub(crate) steps: Box<[StepNode]>,
 }
 
-fn step_matches<'a>(step: &'a StepNode, ts: i64, cx: &EvalContext<'a>, fr: &mut Frame<'a>) -> bool {
-    if !test(&step.what, cx, fr) {
-        return false;
-    }
-    if let Some(spec) = &step.when {
-        match window(spec, cx, fr) {
-            Some(w) if w.contains(ts) => {}
-            _ => return false,
-        }
-    }
-    step.where_.as_ref().is_none_or(|w| test(w, cx, fr))
+/// Whether the event in the chain's slot satisfies the step's `WHAT` and `WHERE` — the parts
+/// that do not depend on the timestamp.
+fn step_accepts<'a>(step: &'a StepNode, cx: &EvalContext<'a>, fr: &mut Frame<'a>) -> bool {
+    test(&step.what, cx, fr) && step.where_.as_ref().is_none_or(|w| test(w, cx, fr))
+}
+
+/// Whether `ts` satisfies the step's `WHEN` (its window may depend on the event in the slot).
+fn step_when<'a>(step: &'a StepNode, ts: i64, cx: &EvalContext<'a>, fr: &mut Frame<'a>) -> bool {
+    step.when
+        .as_ref()
+        .is_none_or(|spec| window(spec, cx, fr).is_some_and(|w| w.contains(ts)))
+}
+
+/// The timestamp of an event, `None` when it cannot be read (such events are skipped).
+fn timestamp(c: &ChainNode, item: &Val) -> Option<i64> {
+    time::instant_of(c.ts_path.iter().fold(&**item, |v, step| step.field(v)))
 }
 
 pub(crate) fn test_chain<'a>(c: &'a ChainNode, cx: &EvalContext<'a>, fr: &mut Frame<'a>) -> bool {
+    match &*c.steps {
+        [step] => one_step(c, step, cx, fr),
+        steps if steps.len() <= 64 => sequence(c, cx, fr),
+        _ => sequence_unfiltered(c, cx, fr),
+    }
+}
+
+/// A single step: order does not matter, so the events are streamed, each tested on `WHAT`
+/// before its timestamp is read, stopping at the `COUNT`-th match.
+fn one_step<'a>(
+    c: &'a ChainNode,
+    step: &'a StepNode,
+    cx: &EvalContext<'a>,
+    fr: &mut Frame<'a>,
+) -> bool {
+    let mut needed = step.count;
+    if needed == 0 {
+        return true;
+    }
+    !for_each_item(&c.events, cx, fr, &mut |item, fr| {
+        fr.set(c.slot, item.clone());
+        if !step_accepts(step, cx, fr) {
+            return true;
+        }
+        if timestamp(c, &item).is_some_and(|ts| step_when(step, ts, cx, fr)) {
+            needed -= 1;
+        }
+        needed > 0
+    })
+}
+
+/// Several steps: the events that some step accepts (with the set of steps accepting them as a
+/// bit mask, so no predicate runs twice) are put in timestamp order and matched greedily. Events
+/// no step accepts can never be assigned, so their timestamps are not even read.
+fn sequence<'a>(c: &'a ChainNode, cx: &EvalContext<'a>, fr: &mut Frame<'a>) -> bool {
+    let mut events: Vec<(i64, u64, Val<'a>)> = Vec::new();
+    for_each_item(&c.events, cx, fr, &mut |item, fr| {
+        fr.set(c.slot, item.clone());
+        let mut mask = 0u64;
+        for (i, step) in c.steps.iter().enumerate() {
+            if step_accepts(step, cx, fr) {
+                mask |= 1 << i;
+            }
+        }
+        if mask != 0
+            && let Some(ts) = timestamp(c, &item)
+        {
+            events.push((ts, mask, item));
+        }
+        true
+    });
+    if !events.is_sorted_by_key(|e| e.0) {
+        // Stable: equal timestamps keep event order.
+        events.sort_by_key(|e| e.0);
+    }
+    let mut pos = 0;
+    for (i, step) in c.steps.iter().enumerate() {
+        let mut needed = step.count;
+        while needed > 0 {
+            let Some((ts, mask, ev)) = events.get(pos) else {
+                return false;
+            };
+            pos += 1;
+            if mask & (1 << i) != 0 && {
+                fr.set(c.slot, ev.clone());
+                step_when(step, *ts, cx, fr)
+            } {
+                needed -= 1;
+            }
+        }
+    }
+    true
+}
+
+/// More steps than a mask holds: every readable event, in timestamp order, tested step by step.
+fn sequence_unfiltered<'a>(c: &'a ChainNode, cx: &EvalContext<'a>, fr: &mut Frame<'a>) -> bool {
     let mut events: Vec<(i64, Val<'a>)> = Vec::new();
     for_each_item(&c.events, cx, fr, &mut |item, _| {
-        let stamp = c.ts_path.iter().fold(&*item, |v, step| v.field(step));
-        if let Some(ts) = time::instant_of(stamp) {
+        if let Some(ts) = timestamp(c, &item) {
             events.push((ts, item));
         }
         true
     });
-    if c.steps.len() > 1 && !events.is_sorted_by_key(|e| e.0) {
-        // Stable: equal timestamps keep event order.
+    if !events.is_sorted_by_key(|e| e.0) {
         events.sort_by_key(|e| e.0);
     }
     let mut pos = 0;
@@ -72,7 +151,7 @@ pub(crate) fn test_chain<'a>(c: &'a ChainNode, cx: &EvalContext<'a>, fr: &mut Fr
             };
             pos += 1;
             fr.set(c.slot, ev.clone());
-            if step_matches(step, *ts, cx, fr) {
+            if step_accepts(step, cx, fr) && step_when(step, *ts, cx, fr) {
                 needed -= 1;
             }
         }
@@ -234,6 +313,48 @@ mod tests {
         check(
             &d,
             "chain(xEvent, timestamp, [A: WHAT(eventType = \"a\"), B: WHAT(eventType = \"a\")])",
+            false,
+        );
+    }
+
+    #[test]
+    fn more_steps_than_a_mask_holds() {
+        let events: Vec<_> = (0..70)
+            .map(|i| json!({"eventType": if i % 2 == 0 { "a" } else { "b" }, "timestamp": 1_000 + i}))
+            .collect();
+        let d = profile_with_events(json!({}), json!(events));
+        let steps = |n: usize| {
+            (0..n)
+                .map(|i| {
+                    format!(
+                        "S{i}: WHAT(eventType = \"{}\")",
+                        if i % 2 == 0 { "a" } else { "b" }
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        check(
+            &d,
+            &format!("chain(xEvent, timestamp, [{}])", steps(65)),
+            true,
+        );
+        check(
+            &d,
+            &format!("chain(xEvent, timestamp, [{}])", steps(70)),
+            true,
+        );
+        check(
+            &d,
+            &format!("chain(xEvent, timestamp, [{}])", steps(71)),
+            false,
+        );
+        check(
+            &d,
+            &format!(
+                "chain(xEvent, timestamp, [{}, X: WHAT(eventType = \"a\")])",
+                steps(70)
+            ),
             false,
         );
     }

@@ -22,7 +22,7 @@ use super::table::{Apply, FnDef, Impl};
 use super::{CmpOp, Frame, Lit, Node, eval, for_each_item};
 use crate::pql::context::EvalContext;
 use crate::pql::time;
-use crate::pql::value::{Map, Value};
+use crate::pql::value::{Object, Value};
 
 /// How two present values relate.
 enum Rel {
@@ -67,9 +67,17 @@ pub(crate) fn compare(op: CmpOp, l: &Value, r: &Value, lit: Lit) -> bool {
         (_, Value::Array(_)) if lit.right_list => op == CmpOp::Ne,
         (Value::Array(a), _) => a.iter().any(|x| compare(op, x, r, lit.items())),
         (_, Value::Array(b)) => b.iter().any(|y| compare(op, l, y, lit.items())),
+        // Equality needs no ordering: lengths first, which spares reading most strings' bytes.
+        (Value::Str(a), Value::Str(b)) if matches!(op, CmpOp::Eq | CmpOp::Ne) => {
+            str_eq(a, b) == (op == CmpOp::Eq)
+        }
         _ if is_time(l) || is_time(r) => compare_times(op, l, r),
         _ => apply_rel(op, relate(l, r, lit)),
     }
+}
+
+fn str_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len() && (std::ptr::eq(a.as_ptr(), b.as_ptr()) || a == b)
 }
 
 fn is_time(v: &Value) -> bool {
@@ -185,7 +193,7 @@ fn arrays_equal(a: &[Value], b: &[Value], lit: Lit) -> bool {
         })
 }
 
-fn objects_equal(a: &Map, b: &Map) -> bool {
+fn objects_equal(a: &Object, b: &Object) -> bool {
     a.len() == b.len()
         && a.iter()
             .all(|(k, v)| b.get(k).is_some_and(|w| values_equal(v, w)))
@@ -244,14 +252,27 @@ pub(crate) fn test_cmp<'a>(
             let l = eval(lhs, cx, fr);
             compare(op, &l, &r, lit)
         }
-        rv => {
-            if matches!(lhs, Node::Path { .. } | Node::Filter { .. }) {
+        rv => match lhs {
+            Node::Apply(a) if super::arrays::is_count(a) => {
+                // `count() op n` is decided once the count passes n: counting stops there.
+                let limit = match rv {
+                    Value::Int(n) => n.saturating_add(1),
+                    _ => i64::MAX,
+                };
+                let counted = super::arrays::count_up_to(a, cx, fr, limit);
+                compare(op, &Value::Int(counted), rv, lit)
+            }
+            Node::Path { root, steps } => {
+                super::path::any_item(*root, steps, cx, fr, |item| compare(op, item, rv, lit))
+            }
+            Node::Filter { .. } => {
                 !for_each_item(lhs, cx, fr, &mut |item, _| !compare(op, &item, rv, lit))
-            } else {
+            }
+            _ => {
                 let l = eval(lhs, cx, fr);
                 compare(op, &l, rv, lit)
             }
-        }
+        },
     }
 }
 
@@ -269,8 +290,8 @@ pub(crate) fn test_in<'a>(
         return false;
     }
     let set = super::items_of(&r);
-    if matches!(lhs, Node::Path { .. }) {
-        !for_each_item(lhs, cx, fr, &mut |item, _| !in_one(&item, set, lit, negate))
+    if let Node::Path { root, steps } = lhs {
+        super::path::any_item(*root, steps, cx, fr, |item| in_one(item, set, lit, negate))
     } else {
         let l = eval(lhs, cx, fr);
         in_one(&l, set, lit, negate)
@@ -400,6 +421,36 @@ mod tests {
         check(&p, "tsMillis = date(2024, 6, 15)", true);
         check(&p, "person.name < now", false);
         check(&p, "date(2024, 1, 1) < date(2024, 1, 2)", true);
+    }
+
+    #[test]
+    fn count_comparisons_stop_early_with_the_same_answers() {
+        let p = profile();
+        for (expr, want) in [
+            ("colors.count() > 2", true),
+            ("colors.count() > 3", false),
+            ("colors.count() >= 3", true),
+            ("colors.count() >= 4", false),
+            ("colors.count() < 3", false),
+            ("colors.count() < 4", true),
+            ("colors.count() <= 3", true),
+            ("colors.count() <= 2", false),
+            ("colors.count() = 3", true),
+            ("colors.count() = 2", false),
+            ("colors.count() != 3", false),
+            ("colors.count() != 4", true),
+            ("colors.count() > -1", true),
+            ("colors.count() < 0", false),
+            ("colors.count() = 3.0", true),
+            ("colors.count() > 2.5", true),
+            ("colors.count() = \"3\"", true),
+            ("nothing.count() = 0", true),
+            ("nothing.count() >= 0", true),
+            ("score.count() = 1", true),
+            ("colors[this != \"blue\"].count() = 2", true),
+        ] {
+            check(&p, expr, want);
+        }
     }
 
     #[test]

@@ -101,9 +101,11 @@ pub(crate) fn test_occurs<'a>(o: &'a OccursNode, cx: &EvalContext<'a>, fr: &mut 
     let Some(w) = window(&o.spec, cx, fr) else {
         return false;
     };
-    !for_each_item(&o.ts, cx, fr, &mut |item, _| {
-        !time::instant_of(&item).is_some_and(|t| w.contains(t))
-    })
+    let inside = |item: &Value| time::instant_of(item).is_some_and(|t| w.contains(t));
+    match &o.ts {
+        Node::Path { root, steps } => super::path::any_item(*root, steps, cx, fr, inside),
+        ts => !for_each_item(ts, cx, fr, &mut |item, _| !inside(&item)),
+    }
 }
 
 fn current<'a>(cx: &EvalContext<'a>, f: fn(i64) -> i64) -> Val<'a> {

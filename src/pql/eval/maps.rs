@@ -17,7 +17,7 @@ fn get<'a>(a: &'a Apply, cx: &EvalContext<'a>, fr: &mut Frame<'a>) -> Val<'a> {
         return Val::NULL;
     };
     let recv = eval(&a.args[0], cx, fr);
-    path::project(recv, std::slice::from_ref(&key))
+    path::project(recv, &[path::Step::new(key)])
 }
 
 fn keys<'a>(a: &'a Apply, cx: &EvalContext<'a>, fr: &mut Frame<'a>) -> Val<'a> {

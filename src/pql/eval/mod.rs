@@ -86,18 +86,54 @@ impl<'a> Val<'a> {
 /// The variable slots of one evaluation. Every binding site of the program (binder variable,
 /// `let`, lambda parameter, filter item, method-argument item, chain event) owns one slot, so
 /// nested and sequential bindings never collide.
+///
+/// A frame is made for every profile × expression evaluation, so small ones (the usual case)
+/// live on the stack instead of costing two heap allocations.
 pub(crate) struct Frame<'a> {
-    slots: Vec<Val<'a>>,
+    slots: Store<Val<'a>, 4>,
     /// Windows of `occurs` specs whose anchors are the same for every item: computed once per
     /// evaluation (outer `None`: not computed yet).
-    windows: Vec<Option<Option<Window>>>,
+    windows: Store<Option<Option<Window>>, 2>,
+}
+
+/// A fixed number of items, inline up to `N`.
+enum Store<T, const N: usize> {
+    Inline([T; N]),
+    Heap(Vec<T>),
+}
+
+impl<T, const N: usize> Store<T, N> {
+    fn new(len: usize, empty: fn() -> T) -> Store<T, N> {
+        if len == 0 {
+            // Free to make and to drop: most attribute predicates bind nothing.
+            Store::Heap(Vec::new())
+        } else if len <= N {
+            Store::Inline(std::array::from_fn(|_| empty()))
+        } else {
+            Store::Heap(std::iter::repeat_with(empty).take(len).collect())
+        }
+    }
+
+    fn get(&self, i: usize) -> Option<&T> {
+        match self {
+            Store::Inline(items) => items.get(i),
+            Store::Heap(items) => items.get(i),
+        }
+    }
+
+    fn get_mut(&mut self, i: usize) -> Option<&mut T> {
+        match self {
+            Store::Inline(items) => items.get_mut(i),
+            Store::Heap(items) => items.get_mut(i),
+        }
+    }
 }
 
 impl<'a> Frame<'a> {
     pub(crate) fn new(slots: usize, windows: usize) -> Frame<'a> {
         Frame {
-            slots: vec![Val::NULL; slots],
-            windows: vec![None; windows],
+            slots: Store::new(slots, || Val::NULL),
+            windows: Store::new(windows, || None),
         }
     }
 
@@ -188,12 +224,12 @@ pub(crate) enum Node {
     /// `person.name.firstName`, `X.timestamp`, `this`: a root and pre-split field names.
     Path {
         root: Root,
-        steps: Box<[Arc<str>]>,
+        steps: Box<[path::Step]>,
     },
     /// Field steps applied to a computed value: `orders.topN(price, 1).head().storeId`.
     Project {
         target: Box<Node>,
-        steps: Box<[Arc<str>]>,
+        steps: Box<[path::Step]>,
     },
     TimeWord(TimeWord),
     RelPeriod(Relative, TimeUnit),
@@ -260,7 +296,7 @@ pub(crate) fn eval<'a>(node: &'a Node, cx: &EvalContext<'a>, fr: &mut Frame<'a>)
             Val::Own(Value::array(v))
         }
         Node::Object(fields) => {
-            let mut map = Map::with_capacity_and_hasher(fields.len(), Default::default());
+            let mut map = Map::with_capacity(fields.len());
             for (k, n) in fields.iter() {
                 map.insert(k.clone(), eval(n, cx, fr).into_value());
             }
@@ -386,5 +422,31 @@ pub(crate) fn items_of(v: &Value) -> &[Value] {
         Value::Array(a) => a,
         Value::Null => &[],
         other => std::slice::from_ref(other),
+    }
+}
+
+#[cfg(test)]
+mod frame_tests {
+    use super::*;
+
+    #[test]
+    fn frames_hold_any_number_of_slots_and_windows() {
+        for (slots, windows) in [(0, 0), (4, 2), (9, 5)] {
+            let values: Vec<Value> = (0..slots as i64).map(Value::Int).collect();
+            let mut fr = Frame::new(slots, windows);
+            for (i, v) in values.iter().enumerate() {
+                assert!(fr.get(i as u32).is_null());
+                fr.set(i as u32, Val::Ref(v));
+            }
+            for i in 0..slots {
+                assert!(matches!(**fr.get(i as u32), Value::Int(n) if n == i as i64));
+            }
+            for i in 0..windows as u32 {
+                assert!(fr.window(i).is_none());
+                fr.set_window(i, None);
+                assert_eq!(fr.window(i), Some(None));
+            }
+            assert!(fr.get(slots as u32 + 3).is_null());
+        }
     }
 }

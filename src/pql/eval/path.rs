@@ -5,11 +5,63 @@
 //! on anything else it is missing (null). Until the first array is met, a path is a chain of
 //! borrows; only a projection builds a new array, and [`for_each_path_item`] streams even those.
 
+use std::fmt;
+use std::ops::Deref;
 use std::sync::Arc;
+use std::sync::atomic::AtomicU32;
 
 use super::{Frame, Root, Val, for_each_item_of};
 use crate::pql::context::EvalContext;
 use crate::pql::value::Value;
+
+/// One field name of a compiled path, interned, with the position where it was last found
+/// (see [`crate::pql::value::Object::get_hinted`]).
+pub(crate) struct Step {
+    key: Arc<str>,
+    hint: AtomicU32,
+}
+
+impl Step {
+    pub(crate) fn new(key: Arc<str>) -> Step {
+        Step {
+            key,
+            hint: AtomicU32::new(0),
+        }
+    }
+
+    fn lookup<'v>(&self, o: &'v crate::pql::value::Object) -> Option<&'v Value> {
+        o.get_hinted(&self.key, &self.hint)
+    }
+
+    /// This field of `v`: null when `v` is not an object or lacks it (like [`Value::field`]).
+    pub(crate) fn field<'v>(&self, v: &'v Value) -> &'v Value {
+        match v {
+            Value::Object(o) => self.lookup(o).unwrap_or(&NULL),
+            _ => &NULL,
+        }
+    }
+}
+
+impl Clone for Step {
+    fn clone(&self) -> Step {
+        Step::new(self.key.clone())
+    }
+}
+
+impl Deref for Step {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.key
+    }
+}
+
+impl fmt::Debug for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.key, f)
+    }
+}
+
+static NULL: Value = Value::Null;
 
 /// Where a path ends up before any projection is materialised.
 enum Resolved<'v> {
@@ -20,11 +72,11 @@ enum Resolved<'v> {
     Projected(&'v Value, usize),
 }
 
-fn resolve<'v>(root: &'v Value, steps: &[Arc<str>]) -> Resolved<'v> {
+fn resolve<'v>(root: &'v Value, steps: &[Step]) -> Resolved<'v> {
     let mut v = root;
     for (i, step) in steps.iter().enumerate() {
         match v {
-            Value::Object(o) => match o.get(&**step) {
+            Value::Object(o) => match step.lookup(o) {
                 Some(x) => v = x,
                 None => return Resolved::Missing,
             },
@@ -37,7 +89,7 @@ fn resolve<'v>(root: &'v Value, steps: &[Arc<str>]) -> Resolved<'v> {
 
 /// Emits every item of the projection of `steps` over `v` (which is, or lies inside, an
 /// array). Returns false as soon as `emit` does.
-fn walk<'v>(v: &'v Value, steps: &[Arc<str>], emit: &mut dyn FnMut(&'v Value) -> bool) -> bool {
+fn walk<'v>(v: &'v Value, steps: &[Step], emit: &mut dyn FnMut(&'v Value) -> bool) -> bool {
     match steps.split_first() {
         None => match v {
             Value::Null => true,
@@ -45,7 +97,7 @@ fn walk<'v>(v: &'v Value, steps: &[Arc<str>], emit: &mut dyn FnMut(&'v Value) ->
             _ => emit(v),
         },
         Some((step, rest)) => match v {
-            Value::Object(o) => match o.get(&**step) {
+            Value::Object(o) => match step.lookup(o) {
                 Some(x) => walk(x, rest, emit),
                 None => true,
             },
@@ -55,7 +107,7 @@ fn walk<'v>(v: &'v Value, steps: &[Arc<str>], emit: &mut dyn FnMut(&'v Value) ->
     }
 }
 
-fn materialise(v: &Value, steps: &[Arc<str>]) -> Value {
+fn materialise(v: &Value, steps: &[Step]) -> Value {
     let mut out = Vec::new();
     walk(v, steps, &mut |x| {
         out.push(x.clone());
@@ -65,7 +117,7 @@ fn materialise(v: &Value, steps: &[Arc<str>]) -> Value {
 }
 
 /// The value at `steps` from a borrowed root.
-fn path_of_ref<'a>(root: &'a Value, steps: &[Arc<str>]) -> Val<'a> {
+fn path_of_ref<'a>(root: &'a Value, steps: &[Step]) -> Val<'a> {
     match resolve(root, steps) {
         Resolved::Missing => Val::NULL,
         Resolved::One(v) => Val::Ref(v),
@@ -74,7 +126,7 @@ fn path_of_ref<'a>(root: &'a Value, steps: &[Arc<str>]) -> Val<'a> {
 }
 
 /// The value at `steps` from a root owned by someone else for a shorter time: cloned out.
-fn path_of_owned<'a>(root: &Value, steps: &[Arc<str>]) -> Val<'a> {
+fn path_of_owned<'a>(root: &Value, steps: &[Step]) -> Val<'a> {
     match resolve(root, steps) {
         Resolved::Missing => Val::NULL,
         Resolved::One(v) => Val::Own(v.clone()),
@@ -84,7 +136,7 @@ fn path_of_owned<'a>(root: &Value, steps: &[Arc<str>]) -> Val<'a> {
 
 pub(crate) fn eval_path<'a>(
     root: Root,
-    steps: &[Arc<str>],
+    steps: &[Step],
     cx: &EvalContext<'a>,
     fr: &Frame<'a>,
 ) -> Val<'a> {
@@ -105,7 +157,7 @@ pub(crate) fn eval_path<'a>(
 /// building it.
 pub(crate) fn test_path<'a>(
     root: Root,
-    steps: &[Arc<str>],
+    steps: &[Step],
     cx: &EvalContext<'a>,
     fr: &Frame<'a>,
 ) -> bool {
@@ -121,8 +173,31 @@ pub(crate) fn test_path<'a>(
     }
 }
 
+/// Whether `f` holds for some item of the collection at a path (the items
+/// [`for_each_path_item`] would stream). A monomorphic, allocation-free walk for the hottest
+/// predicates: comparisons, `in` and `occurs` on a path (`eventType = "x"` once per event).
+pub(crate) fn any_item<'a>(
+    root: Root,
+    steps: &[Step],
+    cx: &EvalContext<'a>,
+    fr: &Frame<'a>,
+    mut f: impl FnMut(&Value) -> bool,
+) -> bool {
+    let base: &Value = match root {
+        Root::Profile => cx.profile,
+        Root::Events => cx.events,
+        Root::Slot(s) => fr.get(s),
+    };
+    match resolve(base, steps) {
+        Resolved::Missing | Resolved::One(Value::Null) => false,
+        Resolved::One(Value::Array(items)) => items.iter().any(f),
+        Resolved::One(v) => f(v),
+        Resolved::Projected(arr, at) => !walk(arr, &steps[at..], &mut |x| !f(x)),
+    }
+}
+
 /// Field steps applied to a computed value.
-pub(crate) fn project<'a>(target: Val<'a>, steps: &[Arc<str>]) -> Val<'a> {
+pub(crate) fn project<'a>(target: Val<'a>, steps: &[Step]) -> Val<'a> {
     match target {
         Val::Ref(r) => path_of_ref(r, steps),
         Val::Own(v) => path_of_owned(&v, steps),
@@ -132,7 +207,7 @@ pub(crate) fn project<'a>(target: Val<'a>, steps: &[Arc<str>]) -> Val<'a> {
 /// Streams the items of the collection at a path (see [`super::for_each_item`]).
 pub(crate) fn for_each_path_item<'a>(
     root: Root,
-    steps: &[Arc<str>],
+    steps: &[Step],
     cx: &EvalContext<'a>,
     fr: &mut Frame<'a>,
     f: &mut dyn FnMut(Val<'a>, &mut Frame<'a>) -> bool,
@@ -157,7 +232,7 @@ pub(crate) fn for_each_path_item<'a>(
 
 fn items_of_owned<'a>(
     root: &Value,
-    steps: &[Arc<str>],
+    steps: &[Step],
     fr: &mut Frame<'a>,
     f: &mut dyn FnMut(Val<'a>, &mut Frame<'a>) -> bool,
 ) -> bool {
@@ -222,6 +297,24 @@ mod tests {
             json!(["A", "B", "PS"])
         );
         assert_eq!(eval_json(&d, "empty.x"), json!([]));
+    }
+
+    #[test]
+    fn fields_are_found_whatever_the_key_order_of_each_object() {
+        let d = profile_with_events(
+            json!({}),
+            json!([
+                {"a": 1, "b": "x", "c": true},
+                {"c": false, "b": "y"},
+                {"b": "z", "a": 3},
+                {"x": {"b": "no"}},
+                {"b": "w", "c": true, "a": 4}
+            ]),
+        );
+        assert_eq!(eval_json(&d, "xEvent.b"), json!(["x", "y", "z", "w"]));
+        assert_eq!(eval_json(&d, "xEvent.a"), json!([1, 3, 4]));
+        assert_eq!(eval_json(&d, "xEvent[c = true].b"), json!(["x", "w"]));
+        assert_eq!(eval_json(&d, "xEvent[b = \"z\"].a"), json!([3]));
     }
 
     #[test]

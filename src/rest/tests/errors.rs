@@ -217,7 +217,7 @@ async fn unknown_paths_and_methods() {
         ("GET", "/segment/definitions/bulk-get"),
     ] {
         let r = api.req(method, path).send().await;
-        let message = r.assert_error(405, "UPAPI-113000-404");
+        let message = r.assert_error(405, "UPAPI-113010-405");
         assert!(
             message.contains(method) && message.contains(path),
             "{message}"
@@ -280,14 +280,14 @@ async fn bodies_over_the_limit_are_413() {
             json!({"name": "big", "description": long, "expression": {"value": "a = 1"}}),
         )
         .await;
-    r.assert_error(413, "UPAPI-113007-429");
+    r.assert_error(413, "UPAPI-113009-413");
     let r = api
         .post(
             "/profiles",
             json!([{"identityMap": {"Email": [{"id": long}]}}]),
         )
         .await;
-    r.assert_error(413, "UPAPI-113007-429");
+    r.assert_error(413, "UPAPI-113009-413");
     assert_eq!(
         api.get("/segment/definitions").await.body["page"]["totalCount"],
         0

@@ -10,6 +10,7 @@ mod crash;
 mod e2e;
 mod lifecycle;
 mod replicas;
+mod rest;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;

@@ -1,5 +1,7 @@
-//! Service tests: the real app ([`segmentation::app`]) started on port 0 with a fresh database,
-//! called through the generated tonic clients exactly as a remote caller would.
+//! Service tests: the real app ([`segmentation::app`]) started as `serve` starts it, gRPC and the
+//! REST gateway each on a port-0 loopback listener with a fresh database, called exactly as a
+//! remote caller would: through the generated tonic clients, and with a real HTTP client
+//! ([`RestClient`], reqwest) over the REST socket.
 //!
 //! Every test that touches data runs once per backend from [`backends`]: SQLite always, and
 //! PostgreSQL when `SEGMENTATION_TEST_POSTGRES_URL` is set (each server gets its own freshly
@@ -8,11 +10,14 @@
 
 mod auth;
 mod definitions;
+mod demo;
 mod health;
 mod isolation;
 mod lifecycle;
 mod profiles;
 mod reflection;
+mod rest;
+mod rest_profiles;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -21,7 +26,7 @@ use std::time::Duration;
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use segmentation::app::{App, RunningApp};
-use segmentation::config::{ServeArgs, Settings};
+use segmentation::config::{ListenAddr, ServeArgs, Settings};
 use segmentation::store::Backend;
 use tonic::metadata::MetadataValue;
 use tonic::service::Interceptor;
@@ -196,7 +201,10 @@ fn replace_db_name(url: &str, name: &str) -> String {
 
 /// A running server and its database.
 pub struct TestServer {
+    /// The gRPC address.
     pub addr: SocketAddr,
+    /// The REST gateway's address.
+    pub rest_addr: SocketAddr,
     pub db: TestDb,
     pub db_url: String,
     running: Option<RunningApp>,
@@ -214,8 +222,12 @@ pub async fn spawn_server_with(backend: Backend, options: Options) -> TestServer
     let (db, db_url) = TestDb::create(backend).await;
     let settings = settings_for(&db_url, &options);
     let app = App::build(settings).await.expect("app builds");
-    let running = app.start(None).await.expect("app starts");
+    let running = app
+        .start(Some(segmentation::rest::gateway))
+        .await
+        .expect("app starts");
     let addr = running.grpc_addr();
+    let rest_addr = running.rest_addr().expect("REST is served");
     let channel = Endpoint::from_shared(format!("http://{addr}"))
         .expect("endpoint")
         .connect_timeout(Duration::from_secs(5))
@@ -224,6 +236,7 @@ pub async fn spawn_server_with(backend: Backend, options: Options) -> TestServer
         .expect("connect to the test server");
     TestServer {
         addr,
+        rest_addr,
         db,
         db_url,
         running: Some(running),
@@ -236,6 +249,7 @@ pub fn settings_for(db_url: &str, options: &Options) -> Settings {
     let keys = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/keys");
     let mut args = ServeArgs {
         grpc_addr: Some("127.0.0.1:0".parse().expect("addr")),
+        rest_addr: Some(ListenAddr::At("127.0.0.1:0".parse().expect("addr"))),
         database_url: Some(db_url.to_owned()),
         health_check_interval_ms: Some(options.health_check_interval_ms),
         max_batch_records: Some(options.max_batch_records),
@@ -272,6 +286,15 @@ impl TestServer {
 
     pub fn health(&self) -> tonic_health::pb::health_client::HealthClient<Channel> {
         tonic_health::pb::health_client::HealthClient::new(self.channel.clone())
+    }
+
+    /// A REST client calling as `caller`.
+    pub fn rest(&self, caller: &Caller) -> RestClient {
+        RestClient {
+            base: format!("http://{}", self.rest_addr),
+            http: reqwest::Client::new(),
+            caller: caller.clone(),
+        }
     }
 
     pub fn channel(&self) -> Channel {
@@ -369,6 +392,106 @@ impl Interceptor for Caller {
             }
         }
         Ok(req)
+    }
+}
+
+/// A REST client with a [`Caller`]'s headers (the AEP headers it leaves out are not sent).
+#[derive(Debug, Clone)]
+pub struct RestClient {
+    base: String,
+    http: reqwest::Client,
+    caller: Caller,
+}
+
+/// A REST response, its body parsed as JSON (`Value::Null` when empty).
+#[derive(Debug)]
+pub struct RestResponse {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: serde_json::Value,
+}
+
+impl RestResponse {
+    /// A header's value ("" when absent).
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+
+    /// Asserts an AEP error body with `status` and `code` in `errors`; returns its first message.
+    pub fn assert_error(&self, status: u16, code: &str) -> String {
+        assert_eq!(self.status, status, "{self:?}");
+        assert_eq!(self.body["status"], status, "{self:?}");
+        let entries = &self.body["errors"][status.to_string()];
+        assert_eq!(entries[0]["code"], code, "{self:?}");
+        assert_eq!(self.body["requestId"], self.header("x-request-id"));
+        entries[0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+}
+
+impl RestClient {
+    pub async fn get(&self, path: &str) -> RestResponse {
+        self.send(reqwest::Method::GET, path, None).await
+    }
+
+    pub async fn delete(&self, path: &str) -> RestResponse {
+        self.send(reqwest::Method::DELETE, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: &serde_json::Value) -> RestResponse {
+        self.send(reqwest::Method::POST, path, Some(body.to_string()))
+            .await
+    }
+
+    pub async fn patch(&self, path: &str, body: &serde_json::Value) -> RestResponse {
+        self.send(reqwest::Method::PATCH, path, Some(body.to_string()))
+            .await
+    }
+
+    /// Sends `body` as `application/json`; any method, any text.
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<String>,
+    ) -> RestResponse {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        let headers = [
+            ("authorization", &self.caller.authorization),
+            ("x-api-key", &self.caller.api_key),
+            ("x-gw-ims-org-id", &self.caller.org),
+            ("x-sandbox-name", &self.caller.sandbox),
+            ("x-request-id", &self.caller.request_id),
+        ];
+        for (name, value) in headers {
+            if let Some(v) = value {
+                request = request.header(name, v);
+            }
+        }
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body);
+        }
+        let response = request.send().await.expect("REST request");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("REST body");
+        let body = if text.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+        };
+        RestResponse {
+            status,
+            headers,
+            body,
+        }
     }
 }
 
