@@ -153,13 +153,12 @@ impl Store {
         finish(txn, result).await
     }
 
-    async fn claim_in(
+    /// The oldest job a worker may claim now, locked (`FOR UPDATE SKIP LOCKED`) on PostgreSQL.
+    async fn oldest_runnable(
         &self,
         txn: &DatabaseTransaction,
-        worker: &str,
         now_ms: i64,
-        lease_ms: i64,
-    ) -> Result<Option<(JobLease, SegmentJob)>, Error> {
+    ) -> Result<Option<segment_job::Model>, Error> {
         let lapsed = sea_orm::Condition::all()
             .add(segment_job::Column::Status.is_in(runnable_statuses()))
             .add(
@@ -182,7 +181,17 @@ impl Store {
                 sea_orm::sea_query::LockBehavior::SkipLocked,
             );
         }
-        let Some(row) = q.one(txn).await.map_err(db_error)? else {
+        q.one(txn).await.map_err(db_error)
+    }
+
+    async fn claim_in(
+        &self,
+        txn: &DatabaseTransaction,
+        worker: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Result<Option<(JobLease, SegmentJob)>, Error> {
+        let Some(row) = self.oldest_runnable(txn, now_ms).await? else {
             return Ok(None);
         };
         let status = if row.status == JobStatus::Cancelling.as_str() {
@@ -191,7 +200,7 @@ impl Store {
             JobStatus::Processing
         };
         let attempt = row.attempts + 1;
-        segment_job::Entity::update_many()
+        let claimed = segment_job::Entity::update_many()
             .col_expr(segment_job::Column::Status, Expr::value(status.as_str()))
             .col_expr(segment_job::Column::LeaseOwner, Expr::value(worker))
             .col_expr(
@@ -206,6 +215,11 @@ impl Store {
             .exec(txn)
             .await
             .map_err(db_error)?;
+        if claimed.rows_affected != 1 {
+            // Another claim got there between the read and the update (not possible with the row
+            // lock or SQLite's single connection, but then this worker simply looks again).
+            return Ok(None);
+        }
         clear_staging(txn, &row.id).await?;
         let lease = JobLease {
             job_id: row.id.clone(),
