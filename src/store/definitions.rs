@@ -267,7 +267,7 @@ impl Store {
         id: &str,
     ) -> Result<SegmentDefinition, Error> {
         record_tenant(tenant);
-        get_one(&self.db, tenant, id).await
+        get_one(&self.reads, tenant, id).await
     }
 
     /// The tenant's definitions among `ids` (unknown ids are simply absent), in no set order.
@@ -283,10 +283,10 @@ impl Store {
         }
         let rows = tenant_definitions(tenant)
             .filter(definition::Column::Id.is_in(ids.iter().cloned()))
-            .all(&self.db)
+            .all(&self.reads)
             .await
             .map_err(db_error)?;
-        with_refs(&self.db, tenant, rows).await
+        with_refs(&self.reads, tenant, rows).await
     }
 
     /// Every definition of the tenant, oldest first (segment jobs over "all definitions").
@@ -299,10 +299,10 @@ impl Store {
         let rows = tenant_definitions(tenant)
             .order_by_asc(definition::Column::CreationTimeMs)
             .order_by_asc(definition::Column::Id)
-            .all(&self.db)
+            .all(&self.reads)
             .await
             .map_err(db_error)?;
-        with_refs(&self.db, tenant, rows).await
+        with_refs(&self.reads, tenant, rows).await
     }
 
     /// One page of the tenant's definitions matching `filter`, in `sort` order (ties by id),
@@ -327,7 +327,7 @@ impl Store {
                 q = q.filter(col.eq(v));
             }
         }
-        let total = q.clone().count(&self.db).await.map_err(db_error)?;
+        let total = q.clone().count(&self.reads).await.map_err(db_error)?;
         let order = if sort.descending {
             sea_orm::Order::Desc
         } else {
@@ -352,10 +352,10 @@ impl Store {
             .order_by(definition::Column::Id, order)
             .offset(offset)
             .limit(limit)
-            .all(&self.db)
+            .all(&self.reads)
             .await
             .map_err(db_error)?;
-        Ok((with_refs(&self.db, tenant, rows).await?, total))
+        Ok((with_refs(&self.reads, tenant, rows).await?, total))
     }
 
     /// Of `ids`, those that name no definition of the tenant.
@@ -374,7 +374,7 @@ impl Store {
             .column(definition::Column::Id)
             .filter(definition::Column::Id.is_in(ids.iter().cloned()))
             .into_tuple::<String>()
-            .all(&self.db)
+            .all(&self.reads)
             .await
             .map_err(db_error)?
             .into_iter()

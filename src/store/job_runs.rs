@@ -376,7 +376,7 @@ impl Store {
         profile::Entity::find()
             .filter(profile::Column::Org.eq(&tenant.org))
             .filter(profile::Column::Sandbox.eq(&tenant.sandbox))
-            .count(&self.db)
+            .count(&self.reads)
             .await
             .map_err(db_error)
     }
@@ -404,7 +404,7 @@ impl Store {
             .order_by_asc(profile::Column::Id)
             .limit(limit)
             .into_tuple()
-            .all(&self.db)
+            .all(&self.reads)
             .await
             .map_err(db_error)?;
         let mut events: HashMap<String, Vec<String>> = HashMap::new();
@@ -421,7 +421,7 @@ impl Store {
                 .order_by_asc(event::Column::TimestampMs)
                 .order_by_asc(event::Column::EventId)
                 .into_tuple()
-                .all(&self.db)
+                .all(&self.reads)
                 .await
                 .map_err(db_error)?;
             for (profile_id, document) in event_rows {
@@ -465,7 +465,7 @@ impl Store {
             .filter(membership::Column::ProfileId.is_in(profile_ids.iter().cloned()))
             .filter(membership::Column::Status.is_in(members))
             .into_tuple()
-            .all(&self.db)
+            .all(&self.reads)
             .await
             .map_err(db_error)?;
         for (profile_id, segment_id) in rows {

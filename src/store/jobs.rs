@@ -157,7 +157,7 @@ impl Store {
     #[instrument(skip_all, err, fields(org, sandbox))]
     pub async fn get_job(&self, tenant: &Tenant, id: &str) -> Result<SegmentJob, Error> {
         record_tenant(tenant);
-        get_job_in(&self.db, tenant, id, false).await
+        get_job_in(&self.reads, tenant, id, false).await
     }
 
     /// The jobs of the tenant among `ids` (unknown ids are left out), in no particular order.
@@ -173,7 +173,7 @@ impl Store {
         }
         tenant_jobs(tenant)
             .filter(segment_job::Column::Id.is_in(ids.iter().cloned()))
-            .all(&self.db)
+            .all(&self.reads)
             .await
             .map_err(db_error)?
             .into_iter()
@@ -193,7 +193,7 @@ impl Store {
     ) -> Result<(Vec<SegmentJob>, u64), Error> {
         record_tenant(tenant);
         let q = filtered_jobs(tenant, filter);
-        let total = q.clone().count(&self.db).await.map_err(db_error)?;
+        let total = q.clone().count(&self.reads).await.map_err(db_error)?;
         let column = match sort.field {
             JobSortField::CreationTime => segment_job::Column::CreationTimeMs,
             JobSortField::UpdateTime => segment_job::Column::UpdateTimeMs,
@@ -207,7 +207,7 @@ impl Store {
         let rows = q
             .offset(offset)
             .limit(limit)
-            .all(&self.db)
+            .all(&self.reads)
             .await
             .map_err(db_error)?;
         let jobs = rows.into_iter().map(job_of).collect::<Result<_, _>>()?;
@@ -226,11 +226,11 @@ impl Store {
     ) -> Result<SegmentJob, Error> {
         record_tenant(tenant);
         let txn = self.db.begin().await.map_err(db_error)?;
-        let result = self.request_cancel_in(&txn, tenant, id, now_ms).await;
+        let result = self.request_job_cancel_in(&txn, tenant, id, now_ms).await;
         finish(txn, result).await
     }
 
-    async fn request_cancel_in(
+    pub(super) async fn request_job_cancel_in(
         &self,
         txn: &DatabaseTransaction,
         tenant: &Tenant,

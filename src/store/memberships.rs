@@ -76,7 +76,7 @@ impl Store {
     ) -> Result<Vec<Membership>, Error> {
         record_tenant(tenant);
         let ids = [profile_id.to_owned()];
-        Ok(memberships_of(&self.db, tenant, &ids)
+        Ok(memberships_of(&self.reads, tenant, &ids)
             .await?
             .remove(profile_id)
             .unwrap_or_default())
@@ -97,7 +97,7 @@ impl Store {
         let q = tenant_memberships(tenant)
             .filter(membership::Column::SegmentId.eq(segment_id))
             .filter(membership::Column::Status.is_in(statuses.iter().map(|s| s.as_str())));
-        let total = q.clone().count(&self.db).await.map_err(db_error)?;
+        let total = q.clone().count(&self.reads).await.map_err(db_error)?;
         let mut page = q;
         if let Some(after) = after_profile_id {
             page = page.filter(membership::Column::ProfileId.gt(after));
@@ -105,7 +105,7 @@ impl Store {
         let rows = page
             .order_by_asc(membership::Column::ProfileId)
             .limit(limit)
-            .all(&self.db)
+            .all(&self.reads)
             .await
             .map_err(db_error)?;
         let members = rows

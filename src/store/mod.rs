@@ -4,9 +4,11 @@
 //!
 //! Two backends, both tested for real: a SQLite file (the embedded default, WAL mode) and
 //! PostgreSQL (production, several replicas may share it). Every multi-row write runs in one
-//! transaction. On SQLite the pool holds one connection, which serialises writers (no busy
-//! errors, no lost updates); on PostgreSQL rows that are read-then-written are locked with
-//! `FOR UPDATE` and definition-graph changes take a per-tenant advisory lock.
+//! transaction. On SQLite the writing pool holds one connection, which serialises writers (no
+//! busy errors, no lost updates), and reads that need no transaction go through a second pool of
+//! read-only connections, so a long write (a segment job's commit) never holds them up; on
+//! PostgreSQL rows that are read-then-written are locked with `FOR UPDATE` and definition-graph
+//! changes take a per-tenant advisory lock.
 //!
 //! Repository spans log their errors at DEBUG: most are the caller's (not found, name taken),
 //! the domain service above logs the same error at INFO, and the edges log server faults
@@ -72,10 +74,18 @@ impl Default for StoreOptions {
     }
 }
 
+/// Read-only connections of a SQLite store (WAL lets them read beside the one writer).
+const SQLITE_READERS: u32 = 4;
+
 /// A handle on the database; cheap to clone (the pool is shared).
 #[derive(Debug, Clone)]
 pub struct Store {
+    /// Every write, and reads inside write transactions.
     db: DatabaseConnection,
+    /// Reads that need no transaction. On SQLite a separate pool of read-only connections, so
+    /// reads see the last commit instead of waiting for the single writer (a segment job's
+    /// commit can hold it for seconds); on PostgreSQL the same pool as `db`.
+    reads: DatabaseConnection,
     backend: Backend,
 }
 
@@ -118,13 +128,18 @@ impl Store {
         migration::Migrator::up(&db, None)
             .await
             .map_err(|e| Error::internal(format!("database migration failed: {e}")))?;
-        Ok(Store { db, backend })
+        let reads = match backend {
+            Backend::Sqlite if !is_in_memory(url) => sqlite_readers(url, &settings).await?,
+            Backend::Sqlite | Backend::Postgres => db.clone(),
+        };
+        Ok(Store { db, reads, backend })
     }
 
     /// Whether the database answers (health checks).
     #[instrument(skip_all, err(level = "debug"))]
     pub async fn ping(&self) -> Result<(), Error> {
-        self.db
+        // The read pool: a long write (a segment job's commit) must not look like an outage.
+        self.reads
             .ping()
             .await
             .map_err(|e| Error::unavailable(format!("database unreachable: {e}")))
@@ -136,6 +151,9 @@ impl Store {
 
     /// Closes the pool (graceful shutdown).
     pub async fn close(&self) -> Result<(), Error> {
+        if self.backend == Backend::Sqlite {
+            self.reads.close_by_ref().await.map_err(db_error)?;
+        }
         self.db.close_by_ref().await.map_err(db_error)
     }
 
@@ -186,6 +204,31 @@ pub(crate) fn raw_statement(backend: Backend, sql: &str, values: Vec<sea_orm::Va
             Statement::from_sql_and_values(DbBackend::Postgres, out, values)
         }
     }
+}
+
+/// The read-only pool of a SQLite file (opened after the writer, which created the file and
+/// switched it to WAL mode).
+async fn sqlite_readers(url: &str, settings: &StoreOptions) -> Result<DatabaseConnection, Error> {
+    let mut options = ConnectOptions::new(url);
+    options
+        .sqlx_logging(false)
+        .connect_timeout(settings.acquire_timeout)
+        .acquire_timeout(settings.acquire_timeout)
+        .min_connections(0)
+        .max_connections(SQLITE_READERS)
+        .map_sqlx_sqlite_opts(|o| {
+            o.read_only(true)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+        });
+    Database::connect(options)
+        .await
+        .map_err(|e| Error::unavailable(format!("cannot open the database for reading: {e}")))
+}
+
+/// An in-memory SQLite database exists once per connection, so it cannot have a second pool.
+fn is_in_memory(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
 }
 
 fn sqlite_tuning(o: SqliteConnectOptions) -> SqliteConnectOptions {

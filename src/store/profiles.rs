@@ -155,14 +155,14 @@ impl Store {
         lookup: &ProfileLookup,
     ) -> Result<Profile, Error> {
         record_tenant(tenant);
-        let id = find_profile_id(&self.db, tenant, lookup).await?;
+        let id = find_profile_id(&self.reads, tenant, lookup).await?;
         let row = tenant_profiles(tenant)
             .filter(profile::Column::Id.eq(&id))
-            .one(&self.db)
+            .one(&self.reads)
             .await
             .map_err(db_error)?
             .ok_or_else(|| Error::not_found(ResourceKind::Profile, id.clone()))?;
-        assemble(&self.db, tenant, vec![row])
+        assemble(&self.reads, tenant, vec![row])
             .await?
             .pop()
             .ok_or_else(|| Error::not_found(ResourceKind::Profile, id))
@@ -192,14 +192,14 @@ impl Store {
     ) -> Result<(Vec<Profile>, u64), Error> {
         record_tenant(tenant);
         let total = tenant_profiles(tenant)
-            .count(&self.db)
+            .count(&self.reads)
             .await
             .map_err(db_error)?;
         let rows = profile_page(tenant, after_id, limit)
-            .all(&self.db)
+            .all(&self.reads)
             .await
             .map_err(db_error)?;
-        Ok((assemble(&self.db, tenant, rows).await?, total))
+        Ok((assemble(&self.reads, tenant, rows).await?, total))
     }
 
     /// The job engine's read: the next keyset page of profiles with their events, events loaded
@@ -213,7 +213,7 @@ impl Store {
     ) -> Result<Vec<ProfileWithEvents>, Error> {
         record_tenant(tenant);
         let rows = profile_page(tenant, after_id, limit)
-            .all(&self.db)
+            .all(&self.reads)
             .await
             .map_err(db_error)?;
         let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
@@ -226,7 +226,7 @@ impl Store {
                 .order_by_asc(event::Column::ProfileId)
                 .order_by_asc(event::Column::TimestampMs)
                 .order_by_asc(event::Column::EventId)
-                .all(&self.db)
+                .all(&self.reads)
                 .await
                 .map_err(db_error)?;
             for e in event_rows {
@@ -261,7 +261,7 @@ impl Store {
             .filter(event::Column::ProfileId.eq(profile_id))
             .order_by_asc(event::Column::TimestampMs)
             .order_by_asc(event::Column::EventId)
-            .all(&self.db)
+            .all(&self.reads)
             .await
             .map_err(db_error)?
             .into_iter()

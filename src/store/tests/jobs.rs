@@ -492,7 +492,41 @@ async fn lists_filter_sort_and_page(store: &Store) {
     );
 }
 
+/// A long write (a job's commit holds the writer for seconds on a big sandbox) does not hold up
+/// reads: on SQLite they use their own read-only connections and see the last commit.
+async fn reads_do_not_wait_for_a_long_write(store: &Store) {
+    use sea_orm::TransactionTrait;
+    let f = fixture(store, 10);
+    let s1 = f.definition("s1", "true").await;
+    let id = f.job(&[&s1]).await;
+    let txn = store.db.begin().await.unwrap();
+    // The writer is taken (on SQLite the pool's only writing connection) until the rollback.
+    let write = store
+        .request_job_cancel_in(&txn, f.tenant(), &id, T0)
+        .await
+        .unwrap();
+    assert_eq!(write.status, JobStatus::Cancelling);
+    let read = tokio::time::timeout(std::time::Duration::from_secs(3), async {
+        (
+            f.jobs.get(&f.ctx, &id).await,
+            f.jobs.list(&f.ctx, JobListQuery::default()).await,
+            store.ping().await,
+        )
+    })
+    .await
+    .expect("reads answer while a write transaction is open");
+    assert_eq!(
+        read.0.unwrap().status,
+        JobStatus::New,
+        "the last commit, not the open write"
+    );
+    assert_eq!(read.1.unwrap().page.total_count, 1);
+    read.2.unwrap();
+    txn.rollback().await.unwrap();
+}
+
 store_tests!(
+    reads_do_not_wait_for_a_long_write,
     statuses_follow_each_run,
     a_lost_lease_writes_nothing,
     cancels_end_without_touching_memberships,
