@@ -6,14 +6,20 @@
 //! Loading and running can be separate processes (`--load-only`, then `--skip-load` on the same
 //! database), so the job's peak RSS is measured in a process that did nothing else; in one
 //! process the peak is reset (`/proc/self/clear_refs`) between loading and the job.
+//!
+//! The side-by-side benchmark with DuckDB (`bench/run.py`) also uses `--export` (the same data
+//! as JSON lines), `--result-json` (each run's numbers) and `--members-out` (each audience's
+//! members, to compare with DuckDB's). The 20 definitions are the `-- pql:` lines of
+//! `bench/audiences.sql`, beside the SQL that means the same.
 
+use std::collections::BTreeMap;
 use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::Args;
 use segmentation::context::{Principal, RequestContext, Tenant};
-use segmentation::datagen::{self, GenOptions};
 use segmentation::domain::{
     DefinitionInput, DefinitionService, ExpressionInput, JobInput, JobLimits, JobSegments,
     JobService, ProfileService, SegmentJob,
@@ -21,33 +27,11 @@ use segmentation::domain::{
 use segmentation::engine::{Engine, EngineOptions, default_threads};
 use segmentation::error::Error;
 use segmentation::store::{Store, StoreOptions};
+use serde_json::json;
 
-/// 2026-06-01T00:00:00Z: the data's reference instant and the job's evaluation instant.
-const NOW: i64 = 1_780_272_000_000;
+use super::bench_data::{self, NOW};
+use super::bench_members;
 
-/// The benchmark's 20 definitions: attribute rules and event rules, as segments are written.
-pub const DEFINITIONS: [&str; 20] = [
-    r#"homeAddress.countryCode = "US""#,
-    r#"homeAddress.countryCode = "CA" and person.birthYear >= 1985"#,
-    r#"person.birthMonth in [3, 6, 9]"#,
-    r#"person.name.firstName.startsWith("jo", false)"#,
-    r#"personalEmail.address.endsWith(".edu")"#,
-    r#"homeAddress.city like "%o%""#,
-    r#"person.favoriteColors.intersects(["red", "blue"])"#,
-    r#"orders.sum(price) > 200"#,
-    r#"loyalty.points / 100 >= 250 and loyalty.active = true"#,
-    r#"loyalty.tier in ["gold", "platinum"] and preferences.newsletter = true"#,
-    r#"identityMap.get("Email").count() > 0 and workAddress.isNull()"#,
-    r#"loyalty.joinDate occurs before date(2018, 1, 1)"#,
-    r#"xEvent[eventType = "commerce.purchases"].count() > 2"#,
-    r#"select X from xEvent where X.eventType = "commerce.checkouts" and X.timestamp occurs < 30 days before now"#,
-    r#"xEvent[productListItems[SKU = "PS"]]"#,
-    r#"exists E from xEvent where E.commerce.order.priceTotal > 500"#,
-    r#"xEvent.web.webPageDetails.isHomePage = true"#,
-    r#"chain(xEvent, timestamp, [A: WHAT(eventType = "commerce.productListAdds") WHEN(< 90 days before now), B: WHAT(eventType = "commerce.purchases")])"#,
-    r#"xEvent[timestamp occurs last month].count() >= 1"#,
-    r#"(sum X.commerce.order.priceTotal over X from xEvent where X.commerce.order.currencyCode = "USD") > 1000"#,
-];
 
 #[derive(Args)]
 pub struct BenchJobArgs {
@@ -55,7 +39,7 @@ pub struct BenchJobArgs {
     #[arg(long, default_value_t = 100_000)]
     profiles: u64,
     /// Most events per profile (drawn skewed towards few; the mean is about a quarter of it).
-    #[arg(long, default_value_t = 12)]
+    #[arg(long, default_value_t = 40)]
     max_events: u32,
     /// The database; a SQLite file under the temp directory when not given.
     #[arg(long)]
@@ -72,6 +56,17 @@ pub struct BenchJobArgs {
     /// Evaluation threads (0: every core).
     #[arg(long, default_value_t = 0)]
     threads: usize,
+    /// Only write the generated data as JSON lines to this directory (`profiles.jsonl`,
+    /// `events.jsonl`), for DuckDB; no database is touched.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["load_only", "skip_load", "database_url"])]
+    export: Option<PathBuf>,
+    /// Also write this run's numbers as one JSON object to this file.
+    #[arg(long, value_name = "FILE")]
+    result_json: Option<PathBuf>,
+    /// After the job, write each definition's members (the generator's profile `_id`s, sorted)
+    /// to this file as JSON: `{"bench-00": [...], ...}`. Read after the job's numbers are taken.
+    #[arg(long, value_name = "FILE")]
+    members_out: Option<PathBuf>,
 }
 
 pub fn run(args: BenchJobArgs) -> ExitCode {
@@ -103,6 +98,9 @@ fn ctx() -> RequestContext {
 }
 
 async fn bench(args: BenchJobArgs) -> Result<(), String> {
+    if let Some(dir) = &args.export {
+        return export(dir, &args);
+    }
     let url = args.database_url.clone().unwrap_or_else(|| {
         let dir = std::env::temp_dir().join(format!("seg-bench-{}", std::process::id()));
         format!("sqlite://{}/bench.db?mode=rwc", dir.display())
@@ -113,63 +111,115 @@ async fn bench(args: BenchJobArgs) -> Result<(), String> {
     let ctx = ctx();
     if !args.skip_load {
         let started = Instant::now();
-        let events = load(&store, &ctx, &args).await?;
+        let loaded = load(&store, &ctx, &args).await?;
         let secs = started.elapsed().as_secs_f64();
+        let profiles_s = loaded.profile_secs.max(1e-9);
+        let events_s = loaded.event_secs.max(1e-9);
         println!(
-            "loaded {} profiles and {events} events in {secs:.1} s ({:.0} records/s) into {url}",
-            args.profiles,
-            (args.profiles + events) as f64 / secs
+            "loaded {} profiles and {} events in {secs:.1} s into {url}",
+            args.profiles, loaded.events
         );
+        println!(
+            "  profiles: {:.1} s, {:.0} profiles/s; events: {:.1} s, {:.0} events/s; generating: {:.1} s",
+            loaded.profile_secs,
+            args.profiles as f64 / profiles_s,
+            loaded.event_secs,
+            loaded.events as f64 / events_s,
+            secs - loaded.profile_secs - loaded.event_secs,
+        );
+        if args.load_only {
+            let result = json!({
+                "profiles": args.profiles, "events": loaded.events, "load_s": secs,
+                "profiles_s": loaded.profile_secs, "events_s": loaded.event_secs,
+                "profiles_per_s": args.profiles as f64 / profiles_s,
+                "events_per_s": loaded.events as f64 / events_s,
+                "peak_rss_kib": proc_status_kib("VmHWM:"),
+            });
+            write_result(&args, &result)?;
+        }
     }
     if args.load_only {
-        return Ok(());
+        return store.close().await.map_err(|e| e.to_string());
     }
     reset_peak_rss();
     let (job, eval_rss) = run_job(&store, &ctx, &args).await?;
-    report(&job, &args, eval_rss);
+    let names = bench_members::segment_names(&store, &ctx, &job).await?;
+    let result = report(&job, &args, eval_rss, &names);
+    write_result(&args, &result)?;
+    if let Some(path) = &args.members_out {
+        let started = Instant::now();
+        bench_members::write(&store, &ctx, &names, path).await?;
+        eprintln!(
+            "  wrote the members to {} in {:.1} s",
+            path.display(),
+            started.elapsed().as_secs_f64()
+        );
+    }
     store.close().await.map_err(|e| e.to_string())
 }
 
-/// Ingests the generated profiles and events through `ProfileService` (as clients would), and
-/// creates the definitions; returns the number of events.
-async fn load(store: &Store, ctx: &RequestContext, args: &BenchJobArgs) -> Result<u64, String> {
+fn export(dir: &std::path::Path, args: &BenchJobArgs) -> Result<(), String> {
+    let started = Instant::now();
+    let done = bench_data::export(dir, args.profiles, args.max_events)
+        .map_err(|e| format!("cannot export to {}: {e}", dir.display()))?;
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "exported {} profiles and {} events to {} in {secs:.1} s",
+        done.profiles,
+        done.events,
+        dir.display()
+    );
+    let result = json!({"profiles": done.profiles, "events": done.events, "export_s": secs});
+    write_result(args, &result)
+}
+
+fn write_result(args: &BenchJobArgs, result: &serde_json::Value) -> Result<(), String> {
+    if let Some(path) = &args.result_json {
+        std::fs::write(path, format!("{result}\n"))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// What loading did: events ingested, and the seconds spent in profile and in event ingestion
+/// (generation excluded).
+struct Loaded {
+    events: u64,
+    profile_secs: f64,
+    event_secs: f64,
+}
+
+/// Ingests the generated profiles and events through `ProfileService` (as clients would), in
+/// batches of 1,000 records, and creates the definitions.
+async fn load(store: &Store, ctx: &RequestContext, args: &BenchJobArgs) -> Result<Loaded, String> {
     let profiles = ProfileService::new(store.clone());
-    let opts = GenOptions {
-        seed: 7,
-        now: NOW,
-        max_events: args.max_events,
-    };
     let mut events = 0u64;
     let mut next = 0u64;
+    let mut profile_secs = 0.0;
+    let mut event_secs = 0.0;
     while next < args.profiles {
         let end = (next + 1000).min(args.profiles);
         let mut people = Vec::with_capacity(1000);
         let mut batch_events = Vec::new();
         for i in next..end {
-            let mut g = datagen::profile(&opts, i);
-            // Generated emails repeat across people (which would stitch them into one profile);
-            // a unique Email identity keeps N generated people N profiles.
-            let email = g.profile["identityMap"]["Email"][0]["id"]
-                .as_str()
-                .unwrap_or("x");
-            g.profile["identityMap"]["Email"][0]["id"] = format!("{i}.{email}").into();
-            let ecid = g.profile["identityMap"]["ECID"][0]["id"].clone();
-            for mut e in g.events {
-                e["identityMap"] = serde_json::json!({"ECID": [{"id": ecid}]});
-                batch_events.push(e.to_string());
-            }
+            let g = bench_data::profile(args.max_events, i);
+            batch_events.extend(g.events.iter().map(|e| e.to_string()));
             people.push(g.profile.to_string());
         }
+        let started = Instant::now();
         profiles
             .upsert_profiles(ctx, people)
             .await
             .map_err(|e| e.to_string())?;
+        profile_secs += started.elapsed().as_secs_f64();
+        let started = Instant::now();
         for chunk in batch_events.chunks(1000) {
             profiles
                 .ingest_events(ctx, chunk.to_vec())
                 .await
                 .map_err(|e| e.to_string())?;
         }
+        event_secs += started.elapsed().as_secs_f64();
         events += batch_events.len() as u64;
         next = end;
         if next.is_multiple_of(50_000) {
@@ -177,11 +227,11 @@ async fn load(store: &Store, ctx: &RequestContext, args: &BenchJobArgs) -> Resul
         }
     }
     let definitions = DefinitionService::new(store.clone());
-    for (i, pql) in DEFINITIONS.iter().enumerate() {
+    for audience in bench_data::audiences() {
         let input = DefinitionInput {
-            name: format!("bench-{i:02}"),
+            name: audience.name.clone(),
             expression: ExpressionInput {
-                value: (*pql).to_owned(),
+                value: audience.pql,
                 ..ExpressionInput::default()
             },
             ..DefinitionInput::default()
@@ -189,9 +239,13 @@ async fn load(store: &Store, ctx: &RequestContext, args: &BenchJobArgs) -> Resul
         definitions
             .create(ctx, input)
             .await
-            .map_err(|e| format!("definition {i}: {e}"))?;
+            .map_err(|e| format!("definition {}: {e}", audience.name))?;
     }
-    Ok(events)
+    Ok(Loaded {
+        events,
+        profile_secs,
+        event_secs,
+    })
 }
 
 /// Creates one job over every definition and runs it with one worker; returns it finished.
@@ -264,7 +318,13 @@ async fn run_job(
     Ok((done, eval_rss))
 }
 
-fn report(job: &SegmentJob, args: &BenchJobArgs, eval_rss_kib: u64) {
+/// Prints the job's numbers and returns them as JSON.
+fn report(
+    job: &SegmentJob,
+    args: &BenchJobArgs,
+    eval_rss_kib: u64,
+    names: &BTreeMap<String, String>,
+) -> serde_json::Value {
     let m = &job.metrics;
     let profiles = m.total_profiles as f64;
     let evaluations = profiles * job.segments.len() as f64;
@@ -310,15 +370,29 @@ fn report(job: &SegmentJob, args: &BenchJobArgs, eval_rss_kib: u64) {
         "  max RSS (evaluating)  {:.1} MiB (sampled every 100 ms)",
         eval_rss_kib as f64 / 1024.0
     );
-    let json = serde_json::json!({
+    let json = json!({
         "profiles": m.total_profiles, "definitions": job.segments.len(),
         "eval_ms": eval_ms, "commit_ms": commit_ms, "run_ms": run_ms,
+        "job_ms": m.total_time.total_ms(),
         "profiles_per_s": profiles / (eval_ms / 1000.0),
+        "profiles_per_s_run": profiles / (run_ms / 1000.0),
         "evaluations_per_s": evaluations / (eval_ms / 1000.0),
         "peak_rss_kib": rss, "eval_rss_kib": eval_rss_kib, "memberships": qualified,
+        "segmented": segmented_by_name(job, names),
     });
     println!("{json}");
     let _ = std::io::stdout().flush();
+    json
+}
+
+/// `segmentedProfileCounter` keyed by the definition's name (the metrics key it by id).
+fn segmented_by_name(job: &SegmentJob, names: &BTreeMap<String, String>) -> serde_json::Value {
+    job.metrics
+        .segmented_profile_counter
+        .iter()
+        .map(|(id, n)| (names.get(id).unwrap_or(id).clone(), json!(n)))
+        .collect::<serde_json::Map<_, _>>()
+        .into()
 }
 
 /// Resets the kernel's peak-RSS mark (Linux: writing 5 to `/proc/self/clear_refs`), so the peak
