@@ -158,7 +158,7 @@ def bench_size(binary, n, args, work):
               f"peak RSS {job['peak_rss_kib'] / 1024:.0f} MiB, members "
               f"{'match' if not found else 'DIFFER'}", flush=True)
         rows.append({
-            "n": n, "store": store, "events": exported["events"],
+            "n": n, "store": store, "max_events": args.max_events, "events": exported["events"],
             "load_s": load["load_s"], "load_profiles_per_s": load["profiles_per_s"],
             "load_events_per_s": load["events_per_s"],
             "job_s": job_s, "eval_s": job["eval_ms"] / 1000.0,
@@ -180,14 +180,18 @@ def bench_size(binary, n, args, work):
     return rows, problems
 
 
+def key(r):
+    return (r["n"], r.get("max_events", 40), r["store"])
+
+
 def table(rows):
-    head = ("| N | store | events | load: profiles/s | load: events/s | job (eval + commit) | "
+    head = ("| N | store | events (max per profile) | load: profiles/s | load: events/s | job (eval + commit) | "
             "profiles/s | evaluations/s | job peak RSS | DuckDB: 20 queries | DuckDB peak RSS | "
             "job / DuckDB | members |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
-    for r in sorted(rows, key=lambda r: (r["n"], r["store"])):
+    for r in sorted(rows, key=key):
         lines.append(
-            f"| {r['n']:,} | {r['store']} | {r['events']:,} | {r['load_profiles_per_s']:,.0f} | "
+            f"| {r['n']:,} | {r['store']} | {r['events']:,} ({r.get('max_events', 40)}) | {r['load_profiles_per_s']:,.0f} | "
             f"{r['load_events_per_s']:,.0f} | {r['job_s']:.2f} s ({r['eval_s']:.2f} + "
             f"{r['commit_s']:.2f}) | {r['profiles_per_s']:,.0f} | {r['evaluations_per_s']:,.0f} | "
             f"{r['job_peak_rss_mib']:,.0f} MiB | {r['duckdb_s']:.2f} s | "
@@ -224,15 +228,15 @@ def replace_between(text, name, body):
 
 def write_docs(new_rows, info):
     runs = read_json(RESULTS) if RESULTS.exists() else {"rows": []}
-    keep = [r for r in runs["rows"] if (r["n"], r["store"]) not in {(x["n"], x["store"]) for x in new_rows}]
+    keep = [r for r in runs["rows"] if key(r) not in {key(x) for x in new_rows}]
     for r in new_rows:
         r["machine"] = info
-    rows = sorted(keep + new_rows, key=lambda r: (r["n"], r["store"]))
+    rows = sorted(keep + new_rows, key=key)
     RESULTS.write_text(json.dumps({"rows": rows}, indent=1) + "\n")
     machines = sorted({json.dumps(r["machine"], sort_keys=True) for r in rows})
     described = []
     for m in map(json.loads, machines):
-        sizes = ", ".join(f"{r['n']:,} {r['store']}" for r in rows
+        sizes = ", ".join(f"{r['n']:,} {r['store']} (≤{r.get('max_events', 40)} events)" for r in rows
                           if json.dumps(r["machine"], sort_keys=True) == json.dumps(m, sort_keys=True))
         described.append(
             f"- {sizes}: {m['date']}, commit `{m['commit']}`, {m['cpu']}, {m['cores']} cores, "
@@ -251,18 +255,22 @@ def chart(rows):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (t_ax, m_ax) = plt.subplots(1, 2, figsize=(11, 4.2))
-    for store in sorted({r["store"] for r in rows}):
-        mine = [r for r in rows if r["store"] == store]
-        ns = [r["n"] for r in mine]
-        t_ax.plot(ns, [r["job_s"] for r in mine], "o-", label=f"segment job ({store})")
-        m_ax.plot(ns, [r["job_peak_rss_mib"] for r in mine], "o-", label=f"segment job ({store})")
-    duck = {}
-    for r in rows:
-        duck[r["n"]] = r
-    ns = sorted(duck)
-    t_ax.plot(ns, [duck[n]["duckdb_s"] for n in ns], "s--", color="black", label="DuckDB, 20 queries")
-    m_ax.plot(ns, [duck[n]["duckdb_peak_rss_mib"] for n in ns], "s--", color="black", label="DuckDB")
+    fig, (t_ax, m_ax) = plt.subplots(1, 2, figsize=(11, 4.6))
+    for m in sorted({r.get("max_events", 40) for r in rows}, reverse=True):
+        same = [r for r in rows if r.get("max_events", 40) == m]
+        style = "-" if m == 40 else ":"
+        for store in sorted({r["store"] for r in same}):
+            mine = sorted((r for r in same if r["store"] == store), key=key)
+            ns = [r["n"] for r in mine]
+            label = f"segment job ({store}, ≤{m} events)"
+            t_ax.plot(ns, [r["job_s"] for r in mine], "o" + style, label=label)
+            m_ax.plot(ns, [r["job_peak_rss_mib"] for r in mine], "o" + style, label=label)
+        duck = {r["n"]: r for r in same}
+        ns = sorted(duck)
+        label = f"DuckDB (≤{m} events)"
+        dash = "s--" if m == 40 else "s:"
+        t_ax.plot(ns, [duck[n]["duckdb_s"] for n in ns], dash, color="black", label=label)
+        m_ax.plot(ns, [duck[n]["duckdb_peak_rss_mib"] for n in ns], dash, color="black", label=label)
     for ax, title, unit in ((t_ax, "time for the 20 audiences", "seconds"),
                             (m_ax, "peak memory (RSS)", "MiB")):
         ax.set_xscale("log")

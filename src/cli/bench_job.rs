@@ -32,7 +32,6 @@ use serde_json::json;
 use super::bench_data::{self, NOW};
 use super::bench_members;
 
-
 #[derive(Args)]
 pub struct BenchJobArgs {
     /// Profiles to generate.

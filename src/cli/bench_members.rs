@@ -37,8 +37,10 @@ pub async fn write(
     path: &Path,
 ) -> Result<(), String> {
     let profiles = ProfileService::new(store.clone());
-    let mut members: BTreeMap<&str, BTreeSet<String>> =
-        names.values().map(|n| (n.as_str(), BTreeSet::new())).collect();
+    let mut members: BTreeMap<&str, BTreeSet<String>> = names
+        .values()
+        .map(|n| (n.as_str(), BTreeSet::new()))
+        .collect();
     let mut token = None;
     loop {
         let page = profiles
@@ -62,10 +64,11 @@ pub async fn write(
                     m.status,
                     MembershipStatus::Realized | MembershipStatus::Existing
                 );
-                if current && let Some(name) = names.get(&m.segment_id) {
-                    if let Some(set) = members.get_mut(name.as_str()) {
-                        set.insert(id.to_owned());
-                    }
+                if current
+                    && let Some(name) = names.get(&m.segment_id)
+                    && let Some(set) = members.get_mut(name.as_str())
+                {
+                    set.insert(id.to_owned());
                 }
             }
         }
