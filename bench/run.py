@@ -91,6 +91,17 @@ def pg_database(base_url, name, create):
     return urllib.parse.urlunsplit((u.scheme, u.netloc, "/" + name, u.query, u.fragment))
 
 
+def compare_counts(n, store, duck, job):
+    """Returns the list of mismatch descriptions between the job's member counts
+    (`segmentedProfileCounter`) and DuckDB's."""
+    problems = []
+    for name, theirs in duck.items():
+        counted = job["segmented"].get(name, 0)
+        if counted != len(set(theirs)):
+            problems.append(f"{name}: {counted} members in the job, {len(set(theirs))} in DuckDB")
+    return [f"N={n} {store}: {p}" for p in problems]
+
+
 def compare(n, store, ours, duck, job):
     """Returns the list of mismatch descriptions between the job's member sets and DuckDB's."""
     problems = []
@@ -116,13 +127,15 @@ def bench_size(binary, n, args, work):
     print(f"==> N = {n:,}", flush=True)
     data = work / f"data-{n}"
     exp = work / f"export-{n}.json"
-    run([binary, "bench-job", "--profiles", n, "--max-events", args.max_events,
-         "--export", data, "--result-json", exp])
+    if not (args.resume and exp.exists() and data.exists()):
+        run([binary, "bench-job", "--profiles", n, "--max-events", args.max_events,
+             "--export", data, "--result-json", exp])
     exported = read_json(exp)
     print(f"   exported {exported['profiles']:,} profiles and {exported['events']:,} events "
           f"in {exported['export_s']:.1f} s", flush=True)
 
     duckdb_file = work / f"duck-{n}.duckdb"
+    duckdb_file.unlink(missing_ok=True)
     p = run([sys.executable, ROOT / "bench" / "duck.py", "load", data, duckdb_file])
     duck_load = json.loads(p.stdout.strip().splitlines()[-1])
     duck_out = work / f"duck-{n}.json"
@@ -143,15 +156,21 @@ def bench_size(binary, n, args, work):
         job_json = work / f"job-{store}-{n}.json"
         members = work / f"members-{store}-{n}.json"
         common = ["--profiles", n, "--max-events", args.max_events, "--database-url", url]
-        run([binary, "bench-job", *common, "--load-only", "--result-json", load_json])
+        if not (args.resume and load_json.exists()):
+            run([binary, "bench-job", *common, "--load-only", "--result-json", load_json])
         load = read_json(load_json)
         print(f"   {store}: loaded in {load['load_s']:.1f} s "
               f"({load['profiles_per_s']:.0f} profiles/s, {load['events_per_s']:.0f} events/s)",
               flush=True)
-        run([binary, "bench-job", *common, "--skip-load", "--result-json", job_json,
-             "--members-out", members])
+        by_set = args.compare == "sets"
+        if not (args.resume and job_json.exists()):
+            run([binary, "bench-job", *common, "--skip-load", "--result-json", job_json,
+                 *(["--members-out", members] if by_set else [])])
         job = read_json(job_json)
-        found = compare(n, store, read_json(members), duck["members"], job)
+        if by_set:
+            found = compare(n, store, read_json(members), duck["members"], job)
+        else:
+            found = compare_counts(n, store, duck["members"], job)
         problems += found
         job_s = job["job_ms"] / 1000.0
         print(f"   {store}: job {job_s:.2f} s (DuckDB {duck['total_s']:.2f} s), "
@@ -169,7 +188,7 @@ def bench_size(binary, n, args, work):
             "duckdb_peak_rss_mib": duck["peak_rss_kib"] / 1024,
             "ratio": job_s / duck["total_s"],
             "members": sum(len(v) for v in duck["members"].values()),
-            "match": not found,
+            "match": not found, "compared": args.compare,
         })
         if store == "sqlite":
             for suffix in ("", "-wal", "-shm"):
@@ -196,8 +215,14 @@ def table(rows):
             f"{r['commit_s']:.2f}) | {r['profiles_per_s']:,.0f} | {r['evaluations_per_s']:,.0f} | "
             f"{r['job_peak_rss_mib']:,.0f} MiB | {r['duckdb_s']:.2f} s | "
             f"{r['duckdb_peak_rss_mib']:,.0f} MiB | {r['ratio']:.2f}× | "
-            f"{'same' if r['match'] else 'DIFFERENT'} |")
+            f"{same(r)} |")
     return "\n".join(lines)
+
+
+def same(r):
+    if not r["match"]:
+        return "DIFFERENT"
+    return "same counts" if r.get("compared") == "counts" else "same"
 
 
 def machine():
@@ -295,6 +320,14 @@ def main():
     ap.add_argument("--smoke", action="store_true",
                     help="N = 300 on SQLite with a debug build; only checks that PQL and SQL agree")
     ap.add_argument("--no-docs", action="store_true", help="do not update docs/")
+    ap.add_argument("--compare", choices=("sets", "counts"), default="sets",
+                    help="compare every audience's member ids (default), or only the counts (the "
+                         "job's segmentedProfileCounter; faster for large N)")
+    ap.add_argument("--work", type=Path,
+                    help="work in this directory (kept afterwards) instead of a temporary one")
+    ap.add_argument("--resume", action="store_true",
+                    help="with --work: skip the export, loads and jobs whose results the "
+                         "directory already holds (DuckDB always runs)")
     args = ap.parse_args()
     if args.smoke:
         args.sizes, args.stores, args.no_docs = "300", "sqlite", True
@@ -308,7 +341,8 @@ def main():
 
     info = machine()
     binary = build(debug=args.smoke)
-    work = Path(tempfile.mkdtemp(prefix="bench-", dir=TARGET))
+    work = args.work or Path(tempfile.mkdtemp(prefix="bench-", dir=TARGET))
+    work.mkdir(parents=True, exist_ok=True)
     rows, problems = [], []
     try:
         for n in sizes:
@@ -316,7 +350,8 @@ def main():
             rows += r
             problems += p
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if not args.work:
+            shutil.rmtree(work, ignore_errors=True)
     print()
     print(table(rows))
     if problems:
