@@ -74,7 +74,8 @@ def start_server(*extra_args, env=None, timeout=30, command=("serve",)):
                     record = json.loads(line)
                 except ValueError:
                     continue
-                fields = record.get("fields", {})
+                # The JSON log puts the event's fields at the top level (flattened).
+                fields = record.get("fields", record)
                 if fields.get("message") == "listening":
                     found["grpc"] = fields["grpc"]
                     found["rest"] = fields["rest"]

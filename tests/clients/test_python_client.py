@@ -219,7 +219,8 @@ def test_health_check_and_watch(channel, pb):
                          timeout=30)
     assert next(watch).status == health_pb2.HealthCheckResponse.SERVING
     watch.cancel()
-    unknown_watch = health.Watch(health_pb2.HealthCheckRequest(service="no.such.Service"),
-                                 timeout=30)
-    assert next(unknown_watch).status == health_pb2.HealthCheckResponse.SERVICE_UNKNOWN
-    unknown_watch.cancel()
+    # An unknown service ends the Watch with NOT_FOUND, as Check does (tonic-health's answer;
+    # docs/service.md, Health).
+    with pytest.raises(grpc.RpcError) as unknown_watch:
+        next(health.Watch(health_pb2.HealthCheckRequest(service="no.such.Service"), timeout=30))
+    assert unknown_watch.value.code() == grpc.StatusCode.NOT_FOUND

@@ -56,7 +56,18 @@ EXPECTED = [
     ("SegmentJobService/CreateSegmentJob", [
         r'"status": "JOB_STATUS_SUCCEEDED"', r'"status": "MEMBERSHIP_STATUS_REALIZED"',
     ]),
-    ("grpc_tools.protoc", [r"^job \S+ JOB_STATUS_SUCCEEDED$", r"^members: 2$"]),
+    ("segment/definitions?limit=3'", [r'^\{"segments":\[', r'"link":\{"next":"/segment/definitions\?start=3']),
+    ('"value": "person.age >"', [r'"status":400', r'1:13: unexpected end of input']),
+    ("bulk-get", [r'"no-such-definition":\{[^{]*"errors":\{"404"', r'"name":"Gold and platinum members"']),
+    ("segment/conversion", [r'"format":"pql/json"', r'\\"nodeType\\":\\"fnApply\\"']),
+    ("127.0.0.1:8080/profiles \\", [r'"status":"created"[\s\S]*"status":"updated"']),
+    ("namespace=Email&id=carol", [r'"id":"anna\.garcia\.0@corp\.co\.uk"', r'"id":"carol@example\.com"']),
+    ("grpc_tools.protoc", [r"^upserted 3 profiles$",
+                           r"^job \S+ JOB_STATUS_SUCCEEDED (\d+)/\1 profiles$", r"^members: 2$"]),
+    ("pql check", [
+        r'^person\.name\.firstName\.startsWith\("an", false\) and homeAddress\.city = "Toronto"$',
+        r'"nodeType": "fnApply"', r"^ana$",
+    ]),
     ("quickstart.js", [r"^job \S+ JOB_STATUS_SUCCEEDED members: 1$"]),
 ]
 

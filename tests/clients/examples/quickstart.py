@@ -58,11 +58,13 @@ with grpc.insecure_channel(address) as channel:
     job = jobs.CreateSegmentJob(
         segment_jobs_pb2.CreateSegmentJobRequest(segment_ids=[definition.id]), metadata=tenant
     ).segment_job
-    # WatchSegmentJob streams the job until it ends.
+    # WatchSegmentJob streams the job at each change of status or progress until it ends.
     for update in jobs.WatchSegmentJob(
         segment_jobs_pb2.WatchSegmentJobRequest(id=job.id), metadata=tenant, timeout=300
     ):
-        print("job", job.id, jobs_types_pb2.JobStatus.Name(update.segment_job.status))
+        status = jobs_types_pb2.JobStatus.Name(update.segment_job.status)
+        done, total = update.segment_job.profiles_done, update.segment_job.profiles_total
+        print("job", job.id, status, f"{done}/{total} profiles")
 
     members = profiles.ListSegmentMembers(
         profiles_pb2.ListSegmentMembersRequest(segment_id=definition.id), metadata=tenant
