@@ -266,6 +266,13 @@ impl App {
         let limit = self.settings.limits.max_body_bytes;
         let reflection = || {
             tonic_reflection::server::Builder::configure()
+                // Both reflection versions describe both, so a client listing services through
+                // either one (grpcurl 1.8 asks v1alpha, newer tools v1) sees every service.
+                .include_reflection_service(false)
+                .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(
+                    tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+                )
                 .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
                 .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
                 // google.rpc error details, so grpcurl can print ErrorInfo and BadRequest.

@@ -5,12 +5,11 @@
 //! which checks the `inSegment` references against the tenant's graph in the same transaction as
 //! the write.
 
-use std::collections::BTreeMap;
-
 use tracing::instrument;
 
 use crate::context::RequestContext;
 use crate::domain::Clock;
+use crate::domain::batch::{self, BatchItem};
 use crate::domain::definition::{
     DEFAULT_SCHEMA, DefinitionInput, DefinitionList, DefinitionListQuery, DefinitionSort,
     Expression, ExpressionInput, MAX_BATCH_GET_IDS, MAX_DESCRIPTION_BYTES, MAX_NAME_CHARS,
@@ -22,11 +21,7 @@ use crate::error::{Error, ResourceKind};
 use crate::store::Store;
 
 /// One answer of a batch get: the definition, or why it could not be returned.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BatchGetResult {
-    pub id: String,
-    pub result: Result<SegmentDefinition, Error>,
-}
+pub type BatchGetResult = BatchItem<SegmentDefinition>;
 
 /// Segment definitions of one store.
 #[derive(Debug, Clone)]
@@ -165,32 +160,14 @@ impl DefinitionService {
         ctx: &RequestContext,
         ids: &[String],
     ) -> Result<Vec<BatchGetResult>, Error> {
-        if ids.is_empty() || ids.len() > MAX_BATCH_GET_IDS {
-            return Err(Error::invalid(
-                "ids",
-                format!("{} ids; give between 1 and {MAX_BATCH_GET_IDS}", ids.len()),
-            ));
-        }
-        let mut unique = ids.to_vec();
-        unique.sort();
-        unique.dedup();
-        let found: BTreeMap<String, SegmentDefinition> = self
-            .store
-            .get_definitions(&ctx.tenant, &unique)
-            .await?
-            .into_iter()
-            .map(|d| (d.id.clone(), d))
-            .collect();
-        Ok(ids
-            .iter()
-            .map(|id| BatchGetResult {
-                id: id.clone(),
-                result: found
-                    .get(id)
-                    .cloned()
-                    .ok_or_else(|| Error::not_found(ResourceKind::SegmentDefinition, id.clone())),
-            })
-            .collect())
+        let unique = batch::distinct_ids(ids, MAX_BATCH_GET_IDS)?;
+        let found = self.store.get_definitions(&ctx.tenant, &unique).await?;
+        Ok(batch::answer_each(
+            ids,
+            found,
+            |d| d.id.as_str(),
+            ResourceKind::SegmentDefinition,
+        ))
     }
 
     /// Checks an expression as a definition would be checked, including that every `inSegment`

@@ -443,11 +443,7 @@ pub struct JobList {
 }
 
 /// One answer of a batch get.
-#[derive(Debug, Clone, PartialEq)]
-pub struct JobBatchResult {
-    pub id: String,
-    pub result: Result<SegmentJob, Error>,
-}
+pub type JobBatchResult = crate::domain::batch::BatchItem<SegmentJob>;
 
 #[cfg(test)]
 mod tests {

@@ -7,7 +7,6 @@
 //! runs, ending with the terminal state. Polling the row (not an in-process channel) is what
 //! lets a watcher follow a job that another replica runs.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,6 +15,7 @@ use tracing::instrument;
 
 use crate::context::RequestContext;
 use crate::domain::Clock;
+use crate::domain::batch;
 use crate::domain::definition::{EXPRESSION_TYPE_PQL, ExpressionInput, SegmentDefinition};
 use crate::domain::expression;
 use crate::domain::job::{
@@ -214,35 +214,14 @@ impl JobService {
         ctx: &RequestContext,
         ids: &[String],
     ) -> Result<Vec<JobBatchResult>, Error> {
-        if ids.is_empty() || ids.len() > MAX_JOB_BATCH_GET_IDS {
-            return Err(Error::invalid(
-                "ids",
-                format!(
-                    "{} ids; give between 1 and {MAX_JOB_BATCH_GET_IDS}",
-                    ids.len()
-                ),
-            ));
-        }
-        let mut unique = ids.to_vec();
-        unique.sort();
-        unique.dedup();
-        let found: BTreeMap<String, SegmentJob> = self
-            .store
-            .get_jobs(&ctx.tenant, &unique)
-            .await?
-            .into_iter()
-            .map(|j| (j.id.clone(), j))
-            .collect();
-        Ok(ids
-            .iter()
-            .map(|id| JobBatchResult {
-                id: id.clone(),
-                result: found
-                    .get(id)
-                    .cloned()
-                    .ok_or_else(|| Error::not_found(ResourceKind::SegmentJob, id.clone())),
-            })
-            .collect())
+        let unique = batch::distinct_ids(ids, MAX_JOB_BATCH_GET_IDS)?;
+        let found = self.store.get_jobs(&ctx.tenant, &unique).await?;
+        Ok(batch::answer_each(
+            ids,
+            found,
+            |j| j.id.as_str(),
+            ResourceKind::SegmentJob,
+        ))
     }
 
     /// Marks a job for cancelling (`CANCELLING`; the engine ends it as `CANCELLED` and leaves

@@ -9,6 +9,7 @@
 //! field, bad PQL, an unknown id) and must not flood error logs; the edges log server faults
 //! (internal, unavailable) at ERROR.
 
+pub mod batch;
 pub mod clock;
 pub mod definition;
 pub mod definitions;
@@ -22,6 +23,7 @@ pub mod page;
 pub mod profile;
 pub mod profiles;
 
+pub use batch::BatchItem;
 pub use clock::Clock;
 pub use definition::{
     DefinitionInput, DefinitionList, DefinitionListQuery, DefinitionSort, DefinitionSortField,

@@ -40,12 +40,14 @@ def binary():
     return path
 
 
-def start_server(*extra_args, env=None):
-    """Starts the server with `extra_args` and waits for its `listening` line (30 s at most)."""
+def start_server(*extra_args, env=None, timeout=30, command=("serve",)):
+    """Starts the server with `extra_args` and waits for its `listening` line (`timeout` seconds
+    at most; `--demo` loads its data before listening, so give it longer). `command=()` starts
+    it without the `serve` subcommand (the default command), as `cargo run -- --demo` does."""
     workdir = tempfile.mkdtemp(prefix="seg-client-")
     args = [
         binary(),
-        "serve",
+        *command,
         "--grpc-addr", "127.0.0.1:0",
         "--rest-addr", "127.0.0.1:0",
         "--database-url", f"sqlite://{workdir}/db.sqlite?mode=rwc",
@@ -72,19 +74,33 @@ def start_server(*extra_args, env=None):
                     record = json.loads(line)
                 except ValueError:
                     continue
-                fields = record.get("fields", {})
+                # The JSON log puts the event's fields at the top level (flattened).
+                fields = record.get("fields", record)
                 if fields.get("message") == "listening":
                     found["grpc"] = fields["grpc"]
                     found["rest"] = fields["rest"]
                     ready.set()
 
     threading.Thread(target=pump, daemon=True).start()
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + timeout
     while not ready.wait(0.1):
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
             pytest.fail("the server did not start:\n" + "".join(log))
     return Server(grpc=found["grpc"], rest=f"http://{found['rest']}", process=process, log=log)
+
+
+def wait_for_log(server, needle, timeout=30):
+    """Waits until a log line of `server` contains `needle` and returns that line."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for line in list(server.log):
+            if needle in line:
+                return line
+        if server.process.poll() is not None:
+            break
+        time.sleep(0.05)
+    pytest.fail(f"no log line with {needle!r} within {timeout} s:\n" + "".join(server.log))
 
 
 def stop_server(server):

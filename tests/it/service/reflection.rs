@@ -46,6 +46,7 @@ async fn v1_lists_services_and_resolves_symbols() {
         "segmentation.v1.SegmentJobService",
         "grpc.health.v1.Health",
         "grpc.reflection.v1.ServerReflection",
+        "grpc.reflection.v1alpha.ServerReflection",
     ] {
         assert!(
             names.iter().any(|n| n == wanted),
@@ -83,10 +84,17 @@ async fn v1alpha_lists_services() {
     let Some(MessageResponse::ListServicesResponse(list)) = first.message_response else {
         panic!("expected a service list, got {first:?}")
     };
-    assert!(
-        list.service
-            .iter()
-            .any(|s| s.name == "segmentation.v1.ProfileService")
-    );
+    // grpcurl 1.8 lists through v1alpha: it must show both reflection versions too.
+    for wanted in [
+        "segmentation.v1.ProfileService",
+        "grpc.reflection.v1.ServerReflection",
+        "grpc.reflection.v1alpha.ServerReflection",
+    ] {
+        assert!(
+            list.service.iter().any(|s| s.name == wanted),
+            "{wanted} missing from {:?}",
+            list.service
+        );
+    }
     server.stop().await;
 }
