@@ -17,6 +17,10 @@ Bounded and deterministic: a fixed seed, derandomized Hypothesis, MAX_EXAMPLES p
 phase, no example database.
 """
 
+import zlib
+
+import pytest
+import requests
 import schemathesis
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
@@ -89,10 +93,46 @@ CONFIG = schemathesis.Config.from_dict(
 schema = schemathesis.openapi.from_dict(implemented_operations(), config=CONFIG)
 
 
+@pytest.fixture(scope="module")
+def existing(server):
+    """A definition and a finished job in the tenant the generated requests use, so that paths
+    with an id also answer 200 with a body to validate, not only 404."""
+    base = server.rest + BASE_PATH
+    headers = server.headers()
+    profile = {"identityMap": {"Email": [{"id": "st@example.com", "primary": True}]}, "workAddress": {"country": "US"}}
+    assert requests.post(server.rest + "/profiles", json=[profile], headers=headers, timeout=30).status_code == 200
+    body = {
+        "name": "schemathesis existing definition",
+        "expression": {"type": "PQL", "format": "pql/text", "value": 'workAddress.country = "US"'},
+        "schema": {"name": "_xdm.context.profile"},
+    }
+    created = requests.post(base + "/segment/definitions", json=body, headers=headers, timeout=30)
+    assert created.status_code == 200, created.text
+    job = requests.post(base + "/segment/jobs", json=[{"segmentId": created.json()["id"]}], headers=headers, timeout=30)
+    assert job.status_code == 200, job.text
+    return {"SEGMENT_ID": created.json()["id"], "SEGMENT_JOB_ID": job.json()["id"]}
+
+
+def use_existing_id(case, existing):
+    """Every other generated id (chosen by a hash of it, so the run stays deterministic) is
+    replaced by an existing one, except for DELETE, which would remove it for the rest."""
+    if case.operation.method.upper() == "DELETE":
+        return
+    for name, value in (case.path_parameters or {}).items():
+        if name in existing and zlib.crc32(str(value).encode()) % 2 == 0:
+            case.path_parameters[name] = existing[name]
+
+
 @schema.parametrize()
-def test_the_gateway_conforms_to_the_openapi_file(case, server):
+def test_the_gateway_conforms_to_the_openapi_file(case, server, existing):
     key = (case.operation.method.upper(), case.operation.path)
     skipped = EXCLUDED.get(key, {})
+    use_existing_id(case, existing)
+    if case.media_type == "*/*":
+        # The file gives the conversion body the content type */*, but every body is JSON with
+        # `Content-Type: application/json` (AEP's prose; docs/rest.md, wrong item 5), which the
+        # gateway requires: otherwise no conversion body would ever get past the header check.
+        case.media_type = "application/json"
     case.call_and_validate(
         base_url=server.rest + BASE_PATH,
         headers=server.headers(),
@@ -114,8 +154,6 @@ def test_the_filter_keeps_exactly_the_implemented_operations():
 def test_the_definitions_list_is_envelope_a(server):
     """What EXCLUDED skips for the list, checked here instead: the envelope of the API spec,
     each item a SegmentDefinition of the file."""
-    import requests
-
     body = {
         "name": "schemathesis envelope check",
         "expression": {"type": "PQL", "format": "pql/text", "value": 'workAddress.country = "US"'},
