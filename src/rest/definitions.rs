@@ -65,9 +65,8 @@ fn list_query(params: &QueryParams) -> Result<DefinitionListQuery, Error> {
         }
         (Some(start), None) => Some(start),
         (None, Some(page)) => {
-            let start = page
-                .checked_mul(u64::from(limit.unwrap_or(DEFAULT_LIMIT)))
-                .unwrap_or(u64::MAX);
+            // Saturates into the refused range rather than wrapping into an accepted offset.
+            let start = page.saturating_mul(u64::from(limit.unwrap_or(DEFAULT_LIMIT)));
             Some(page::checked_start(start, "page")?)
         }
         (None, None) => None,
