@@ -245,6 +245,9 @@ impl App {
             tracing::warn!("the database does not answer: health starts NOT_SERVING");
         }
         health::report(&reporter, &service_names(), health::status_of(serving)).await;
+        reporter
+            .set_service_status(health::LIVENESS, tonic_health::ServingStatus::Serving)
+            .await;
         let rx = shutdown.clone();
         tasks.spawn(async move {
             health::watch_database(probe, reporter, service_names(), interval, serving, rx).await;

@@ -19,6 +19,12 @@ use tonic_health::server::HealthReporter;
 use crate::config::DatabaseUrl;
 use crate::store::Store;
 
+/// The health entry a liveness probe asks for: SERVING from start until the process exits,
+/// whatever the database does. The whole server (`""`) and the named services follow the
+/// database, which is what readiness wants; restarting a process because its database is away
+/// would not bring the database back (`deploy/kubernetes.yaml` probes both).
+pub const LIVENESS: &str = "liveness";
+
 /// Longest time one probe may take before it counts as a failure.
 const MAX_PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 

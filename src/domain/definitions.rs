@@ -98,10 +98,11 @@ impl DefinitionService {
                     "give either start or page_token, not both",
                 ));
             }
-            (Some(s), None) => s,
+            (Some(s), None) => page::checked_start(s, "start")?,
             (None, Some(t)) => page::decode_token(&scope, t)?
                 .parse::<u64>()
-                .map_err(|_| Error::invalid("page_token", "not a page token of this list"))?,
+                .map_err(|_| Error::invalid("page_token", "not a page token of this list"))
+                .and_then(|s| page::checked_start(s, "page_token"))?,
             (None, None) => 0,
         };
         let (items, total) = self

@@ -42,6 +42,23 @@ pub fn effective_limit(limit: Option<u32>) -> Result<u32, Error> {
     }
 }
 
+/// Largest item offset accepted. The stores bind offsets as signed 64-bit integers (SQLite and
+/// PostgreSQL have no unsigned type); a larger one used to reach the SQLite binding and panic
+/// there, dropping the connection without an answer.
+pub const MAX_START: u64 = i64::MAX as u64;
+
+/// An item offset (`field` names it in the refusal: `start`, `page`, `page_token`); above
+/// [`MAX_START`] is refused.
+pub fn checked_start(start: u64, field: &str) -> Result<u64, Error> {
+    if start > MAX_START {
+        return Err(Error::invalid(
+            field,
+            format!("must be at most {MAX_START}, got {start}"),
+        ));
+    }
+    Ok(start)
+}
+
 /// Encodes a token for `position` within `scope`.
 pub fn encode_token(scope: &str, position: &str) -> String {
     let raw = format!("{scope}:{position}");
@@ -79,6 +96,17 @@ mod tests {
         assert!(decode_token("profiles", "zz").is_err());
         assert!(decode_token("profiles", "abc").is_err());
         assert!(decode_token("profiles", "").is_err());
+    }
+
+    #[test]
+    fn offsets_beyond_what_the_store_binds_are_refused() {
+        assert_eq!(checked_start(MAX_START, "start").unwrap(), MAX_START);
+        let err = checked_start(MAX_START + 1, "start").unwrap_err();
+        assert!(
+            err.to_string().starts_with("start: must be at most"),
+            "{err}"
+        );
+        assert!(checked_start(u64::MAX, "page_token").is_err());
     }
 
     #[test]

@@ -19,7 +19,7 @@ use super::definition_json::{
 use super::error::{RestError, item_errors};
 use super::query::{self, QueryParams};
 use super::request::Caller;
-use crate::domain::page::DEFAULT_LIMIT;
+use crate::domain::page::{self, DEFAULT_LIMIT};
 use crate::domain::{DefinitionList, DefinitionListQuery, EvaluationFilter, SegmentDefinition};
 use crate::error::{Error, ResourceKind};
 
@@ -64,7 +64,11 @@ fn list_query(params: &QueryParams) -> Result<DefinitionListQuery, Error> {
             ));
         }
         (Some(start), None) => Some(start),
-        (None, Some(page)) => Some(page.saturating_mul(u64::from(limit.unwrap_or(DEFAULT_LIMIT)))),
+        (None, Some(page)) => {
+            // Saturates into the refused range rather than wrapping into an accepted offset.
+            let start = page.saturating_mul(u64::from(limit.unwrap_or(DEFAULT_LIMIT)));
+            Some(page::checked_start(start, "page")?)
+        }
         (None, None) => None,
     };
     Ok(DefinitionListQuery {

@@ -17,7 +17,7 @@ use axum::extract::{FromRequestParts, OriginalUri, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use tracing::Instrument;
 
 use super::error::{ErrorReport, RestError};
@@ -54,7 +54,7 @@ pub async fn around_request(mut request: Request, next: Next) -> Response {
     );
     async move {
         let started = Instant::now();
-        let response = next.run(request).await;
+        let response = run_isolated(next, request).await;
         let mut response = finish_error_body(response, &request_id).await;
         if let Ok(v) = HeaderValue::from_str(&request_id) {
             response.headers_mut().insert(headers::REQUEST_ID, v);
@@ -68,6 +68,28 @@ pub async fn around_request(mut request: Request, next: Next) -> Response {
     }
     .instrument(span)
     .await
+}
+
+/// Runs the rest of the stack in its own task, so that a bug that panics answers 500 with the
+/// AEP body and the request id (and is logged) instead of dropping the connection with no answer
+/// at all, which is what a panic inside hyper's connection task does. The task runs to its end
+/// even if the client goes away, so a write is never cut off halfway by a disconnect.
+async fn run_isolated(next: Next, request: Request) -> Response {
+    match tokio::spawn(next.run(request).in_current_span()).await {
+        Ok(response) => response,
+        Err(e) => {
+            tracing::error!(error = %e, "the request's handler failed");
+            let what = if e.is_panic() {
+                "panicked"
+            } else {
+                "was cancelled"
+            };
+            RestError::from(crate::error::Error::internal(format!(
+                "the request's handler {what}"
+            )))
+            .into_response()
+        }
+    }
 }
 
 /// Writes the JSON body of an [`ErrorReport`]; turns any other error response without a JSON body

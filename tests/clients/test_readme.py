@@ -30,6 +30,18 @@ NOT_RUN_HERE = {
         "subcommand), and every other block here runs against it",
     "SEGMENTATION_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test scripts/test":
         "is the test command itself (CI runs it through .ci/run); this test is part of it",
+    "cargo build --release --locked":
+        "is the Dockerfile's build step, shown as it runs there; test_deploy.py checks the two "
+        "are identical, and scripts/client-tests runs the same build in the debug profile",
+    "docker build -t segmentation:0.1.0 .":
+        "needs a container engine, which the test environment lacks; test_deploy.py checks the "
+        "Dockerfile and this section against each other",
+    "docker run --rm -p 50051:50051 -p 8080:8080 \\":
+        "needs a container engine; test_deploy.py checks every variable it sets is a documented "
+        "setting and that the server refuses 0.0.0.0 without auth, as this section says",
+    "kubectl create secret generic segmentation \\":
+        "needs a Kubernetes cluster; test_deploy.py checks the manifest's probes, ports, secret "
+        "keys and settings",
 }
 
 # What the README says comes out of a block: a block gets the patterns of the first marker (a

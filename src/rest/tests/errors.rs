@@ -306,3 +306,43 @@ async fn foreign_rejections_get_the_aep_shape_too() {
     assert!(r.status.is_client_error(), "{}", r.text);
     super::openapi::assert_error_shape(&r.body);
 }
+
+/// A handler that panics answers 500 with the AEP body and the request's id instead of closing
+/// the connection without an answer (a panic inside hyper's connection task does that).
+#[tokio::test]
+async fn a_panicking_handler_answers_500_in_the_aep_shape() {
+    use axum::body::{Body, to_bytes};
+    use axum::http::Request;
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    async fn boom() -> &'static str {
+        panic!("a bug")
+    }
+    let router = axum::Router::new()
+        .route("/boom", get(boom))
+        .layer(axum::middleware::from_fn(
+            super::super::request::around_request,
+        ));
+    let response = router
+        .oneshot(
+            Request::get("/boom")
+                .header("x-request-id", "panic-request-1")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("an answer");
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(response.headers()["x-request-id"], "panic-request-1");
+    let body: serde_json::Value =
+        serde_json::from_slice(&to_bytes(response.into_body(), 1 << 16).await.expect("body"))
+            .expect("a JSON body");
+    super::openapi::assert_error_shape(&body);
+    assert_eq!(body["requestId"], "panic-request-1");
+    assert_eq!(body["errors"]["500"][0]["code"], "UPAPI-113008-500");
+    assert!(
+        !body.to_string().contains("a bug"),
+        "the panic message stays in the log: {body}"
+    );
+}
