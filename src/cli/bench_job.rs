@@ -72,9 +72,19 @@ pub struct BenchJobArgs {
     /// Evaluation threads (0: every core).
     #[arg(long, default_value_t = 0)]
     threads: usize,
+    /// Log filter on stderr (`info,segmentation::engine=debug,segmentation::store=debug`
+    /// shows the time of each phase of the job and each step of its commit).
+    #[arg(long, default_value = "warn")]
+    log_level: String,
 }
 
 pub fn run(args: BenchJobArgs) -> ExitCode {
+    if let Err(e) =
+        segmentation::telemetry::init(segmentation::config::LogFormat::Text, &args.log_level)
+    {
+        eprintln!("bench-job: cannot set up logging: {e}");
+        return ExitCode::from(2);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
