@@ -31,7 +31,7 @@ use crate::error::Error;
 mod definitions;
 mod entity;
 mod ingest;
-
+mod ingest_batch;
 mod job_commit;
 mod job_runs;
 mod jobs;
