@@ -143,14 +143,17 @@ async fn a_job_killed_mid_run_is_finished_after_restart_with_exact_results() {
         assert_eq!(orphan.attempts, 1);
         assert!(orphan.progress.profiles_done < PROFILES);
 
+        // The expected outcome is computed before the take-over starts (nothing changes the data
+        // meanwhile), so the polls below begin as soon as the second process runs.
+        let caller = Caller::anonymous(ORG);
+        let file = export(&store, &caller, &BTreeMap::new()).await;
+        let want = expected_after(&before, &cli_eval(file.path(), US));
+        assert_ne!(want, before);
         let second = ServerProcess::start(&url, SLOW).await;
         let sb = Sandbox {
             channel: second.channel().await,
-            caller: Caller::anonymous(ORG),
+            caller,
         };
-        let file = export(&store, &sb.caller, &BTreeMap::new()).await;
-        let want = expected_after(&before, &cli_eval(file.path(), US));
-        assert_ne!(want, before);
         let mut seen_states = 0;
         let end = loop {
             let j = sb.get(&job2.id).await;
