@@ -72,7 +72,7 @@ def start_server(*extra_args, env=None):
                     record = json.loads(line)
                 except ValueError:
                     continue
-                fields = record.get("fields", {})
+                fields = record.get("fields", record)
                 if fields.get("message") == "listening":
                     found["grpc"] = fields["grpc"]
                     found["rest"] = fields["rest"]
