@@ -66,9 +66,19 @@ pub struct BenchJobArgs {
     /// to this file as JSON: `{"bench-00": [...], ...}`. Read after the job's numbers are taken.
     #[arg(long, value_name = "FILE")]
     members_out: Option<PathBuf>,
+    /// Log filter on stderr (`info,segmentation::engine=debug,segmentation::store=debug`
+    /// shows the time of each phase of the job and each step of its commit).
+    #[arg(long, default_value = "warn")]
+    log_level: String,
 }
 
 pub fn run(args: BenchJobArgs) -> ExitCode {
+    if let Err(e) =
+        segmentation::telemetry::init(segmentation::config::LogFormat::Text, &args.log_level)
+    {
+        eprintln!("bench-job: cannot set up logging: {e}");
+        return ExitCode::from(2);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

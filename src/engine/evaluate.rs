@@ -41,25 +41,23 @@ impl Memberships for ProfileMemberships<'_> {
     }
 }
 
-/// Decodes stored JSON text into the engine's value model.
+/// Decodes stored JSON text straight into the engine's value model (no `serde_json::Value` in
+/// between: each node is allocated once).
 fn decode(text: &str) -> Result<Value, String> {
-    serde_json::from_str::<serde_json::Value>(text)
-        .map(|json| Value::from_json(&json))
-        .map_err(|e| e.to_string())
+    Value::from_json_str(text)
 }
 
 /// Decodes a profile document, and names its identity namespaces (the keys of its
 /// `identityMap`, which lists every identity of the profile), sorted and joined for staging.
 fn decode_profile(text: &str) -> Result<(Value, String), String> {
-    let json = serde_json::from_str::<serde_json::Value>(text).map_err(|e| e.to_string())?;
-    let mut namespaces: Vec<&str> = json
-        .get("identityMap")
-        .and_then(serde_json::Value::as_object)
-        .map(|m| m.keys().map(String::as_str).collect())
-        .unwrap_or_default();
+    let profile = decode(text)?;
+    let mut namespaces: Vec<&str> = match profile.field("identityMap") {
+        Value::Object(map) => map.keys().map(|k| &**k).collect(),
+        _ => Vec::new(),
+    };
     namespaces.sort_unstable();
     let joined = namespaces.join(&NAMESPACE_SEPARATOR.to_string());
-    Ok((Value::from_json(&json), joined))
+    Ok((profile, joined))
 }
 
 fn unreadable(profile_id: &str, what: &str, why: String) -> JobError {

@@ -12,6 +12,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 use tracing::Instrument;
@@ -39,6 +40,42 @@ enum Ending {
 struct Signals {
     lost: AtomicBool,
     cancel: AtomicBool,
+}
+
+/// Where the evaluation phase spent its time (logged at DEBUG when it ends): reading pages,
+/// reading external memberships, evaluating, and staging. Evaluating page k and reading page
+/// k+1 overlap; `overlapped` is the wall time of the two together.
+#[derive(Debug, Default)]
+struct Phases {
+    pages: u64,
+    read: Duration,
+    externals: Duration,
+    evaluate: Duration,
+    overlapped: Duration,
+    stage: Duration,
+}
+
+impl Phases {
+    fn log(&self, profiles: u64) {
+        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        tracing::debug!(
+            profiles,
+            pages = self.pages,
+            read_ms = ms(self.read),
+            externals_ms = ms(self.externals),
+            evaluate_ms = ms(self.evaluate),
+            read_and_evaluate_ms = ms(self.overlapped),
+            stage_ms = ms(self.stage),
+            "evaluation phases"
+        );
+    }
+}
+
+/// Runs `f` and says how long it took.
+async fn timed<F: std::future::Future>(f: F) -> (F::Output, Duration) {
+    let started = Instant::now();
+    let out = f.await;
+    (out, started.elapsed())
 }
 
 pub(super) struct JobRun {
@@ -229,26 +266,42 @@ impl JobRun {
     ) -> Result<Result<u64, Ending>, Error> {
         let tenant = &self.lease.tenant;
         let page_size = self.options.page_size;
-        let mut page = self
-            .store
-            .raw_profile_page(tenant, None, page_size, plan.needs_events)
-            .await?;
+        let mut phases = Phases::default();
+        let (first, took) =
+            timed(
+                self.store
+                    .raw_profile_page(tenant, None, page_size, plan.needs_events),
+            )
+            .await;
+        phases.read += took;
+        let mut page = first?;
         let mut done = 0u64;
         while let Some(last) = page.last().map(|p| p.profile_id.clone()) {
             if let Some(ending) = self.interrupted(signals) {
                 return Ok(Err(ending));
             }
+            let started = Instant::now();
             let stored = self.external_memberships(&plan, &page).await?;
-            let evaluation = self.spawn_evaluation(plan.clone(), page, stored);
-            let next =
-                self.store
-                    .raw_profile_page(tenant, Some(&last), page_size, plan.needs_events);
-            let (outcome, next) = tokio::join!(evaluation, next);
+            phases.externals += started.elapsed();
+            let evaluation = timed(self.spawn_evaluation(plan.clone(), page, stored));
+            let next = timed(self.store.raw_profile_page(
+                tenant,
+                Some(&last),
+                page_size,
+                plan.needs_events,
+            ));
+            let started = Instant::now();
+            let ((outcome, evaluating), (next, reading)) = tokio::join!(evaluation, next);
+            phases.overlapped += started.elapsed();
+            phases.evaluate += evaluating;
+            phases.read += reading;
             let outcome = match outcome {
                 Ok(o) => o,
                 Err(e) => return Ok(Err(Ending::Fail(vec![e]))),
             };
             done += outcome.profiles;
+            phases.pages += 1;
+            let started = Instant::now();
             let check = self
                 .store
                 .stage_job_page(
@@ -259,6 +312,7 @@ impl JobRun {
                     self.options.lease_ms(),
                 )
                 .await?;
+            phases.stage += started.elapsed();
             if let Some(ending) = Self::ending_of(check) {
                 return Ok(Err(ending));
             }
@@ -267,6 +321,7 @@ impl JobRun {
                 tokio::time::sleep(self.options.page_pause).await;
             }
         }
+        phases.log(done);
         Ok(Ok(done))
     }
 

@@ -1,5 +1,7 @@
-//! The ingestion write path: one transaction per batch, one savepoint per record, so a refused
-//! record leaves nothing behind while the others are kept, and records later in a batch see the
+//! The ingestion write path: one transaction per batch. Records whose outcome depends on no
+//! other record (new people, events of known people) are written set-based first
+//! (`ingest_batch`); the others get one savepoint each, in batch order, so a refused record
+//! leaves nothing behind while the others are kept, and records later in a batch see the
 //! profiles and identities earlier ones created (two records sharing an identity end up in one
 //! profile).
 //!
@@ -89,18 +91,31 @@ impl Store {
     ) -> Result<Vec<RecordResult>, Error> {
         record_tenant(tenant);
         let txn = self.db.begin().await.map_err(db_error)?;
-        let mut results = Vec::with_capacity(records.len());
-        let mut failure = None;
-        for (index, record) in records {
-            match self.ingest_one(&txn, tenant, &record, now_ms).await {
-                Ok(outcome) => results.push(RecordResult { index, outcome }),
-                Err(e) => {
-                    failure = Some(e);
-                    break;
-                }
-            }
+        let result = self.ingest_in(&txn, tenant, &records, now_ms).await;
+        finish(txn, result).await
+    }
+
+    /// The batch's records that need no per-record decision in a few set-based statements, then
+    /// the others one by one, in batch order.
+    async fn ingest_in(
+        &self,
+        txn: &DatabaseTransaction,
+        tenant: &Tenant,
+        records: &[(usize, IngestRecord)],
+        now_ms: i64,
+    ) -> Result<Vec<RecordResult>, Error> {
+        let pass = self.ingest_set_based(txn, tenant, records, now_ms).await?;
+        let mut results = pass.done;
+        for pos in pass.rest {
+            let (index, record) = &records[pos];
+            let outcome = self.ingest_one(txn, tenant, record, now_ms).await?;
+            results.push(RecordResult {
+                index: *index,
+                outcome,
+            });
         }
-        finish(txn, failure.map_or(Ok(results), Err)).await
+        results.sort_by_key(|r| r.index);
+        Ok(results)
     }
 
     /// One record in its own savepoint, retried after a lost race.
@@ -374,31 +389,46 @@ async fn move_profile(
     Ok(())
 }
 
+/// The stored text of a profile state: its document and its field times.
+fn encode_profile(state: &ProfileState) -> Result<(String, String), Error> {
+    let encode = |what: &str, r: serde_json::Result<String>| {
+        r.map_err(|e| Error::internal(format!("cannot encode profile {what}: {e}")))
+    };
+    let document = encode("document", serde_json::to_string(&state.to_document()))?;
+    let field_times = encode("field times", serde_json::to_string(&state.field_times))?;
+    Ok((document, field_times))
+}
+
+/// The row of a new profile.
+pub(super) fn profile_row(
+    tenant: &Tenant,
+    state: &ProfileState,
+) -> Result<profile::ActiveModel, Error> {
+    let (document, field_times) = encode_profile(state)?;
+    Ok(profile::ActiveModel {
+        id: Set(state.id.clone()),
+        org: Set(tenant.org.clone()),
+        sandbox: Set(tenant.sandbox.clone()),
+        document: Set(document),
+        field_times: Set(field_times),
+        creation_time_ms: Set(state.creation_time_ms),
+        update_time_ms: Set(state.update_time_ms),
+    })
+}
+
 async fn write_profile(
     conn: &DatabaseTransaction,
     tenant: &Tenant,
     state: &ProfileState,
     created: bool,
 ) -> Result<(), RecordError> {
-    let encode = |what: &str, r: serde_json::Result<String>| {
-        r.map_err(|e| Error::internal(format!("cannot encode profile {what}: {e}")))
-    };
-    let document = encode("document", serde_json::to_string(&state.to_document()))?;
-    let field_times = encode("field times", serde_json::to_string(&state.field_times))?;
     if created {
-        profile::ActiveModel {
-            id: Set(state.id.clone()),
-            org: Set(tenant.org.clone()),
-            sandbox: Set(tenant.sandbox.clone()),
-            document: Set(document),
-            field_times: Set(field_times),
-            creation_time_ms: Set(state.creation_time_ms),
-            update_time_ms: Set(state.update_time_ms),
-        }
-        .insert(conn)
-        .await
-        .map_err(|e| conflict_or_db(e, "profile id"))?;
+        profile_row(tenant, state)?
+            .insert(conn)
+            .await
+            .map_err(|e| conflict_or_db(e, "profile id"))?;
     } else {
+        let (document, field_times) = encode_profile(state)?;
         profile::Entity::update_many()
             .col_expr(profile::Column::Document, Expr::value(document))
             .col_expr(profile::Column::FieldTimes, Expr::value(field_times))

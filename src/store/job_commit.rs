@@ -40,18 +40,20 @@ const REALIZED: &str = "realized";
 const EXISTING: &str = "existing";
 const EXITED: &str = "exited";
 
-/// Staged rows of definitions deleted while the job ran.
+/// Staged rows of definitions deleted while the job ran (by key: only those segments' rows are
+/// visited).
 const DROP_DELETED_SEGMENTS: &str = "DELETE FROM segment_job_results WHERE job_id = ? AND \
-     segment_id NOT IN (SELECT id FROM segment_definitions WHERE org = ? AND sandbox = ?)";
+     segment_id IN (SELECT s.segment_id FROM segment_job_segments s WHERE s.job_id = ? \
+     AND NOT EXISTS (SELECT 1 FROM segment_definitions d WHERE d.org = ? AND d.sandbox = ? \
+     AND d.id = s.segment_id))";
 
-/// Staged rows of profiles deleted while the job ran.
-const DROP_DELETED_PROFILES: &str = "DELETE FROM segment_job_results WHERE job_id = ? AND \
-     NOT EXISTS (SELECT 1 FROM profiles p WHERE p.id = segment_job_results.profile_id \
-     AND p.org = ? AND p.sandbox = ?)";
-
-/// Qualifying profiles: `existing` when already a member, else `realized`.
-const QUALIFIED_OUTCOMES: &str = "UPDATE segment_job_results SET outcome = CASE WHEN EXISTS \
-     (SELECT 1 FROM memberships m WHERE m.org = ? AND m.sandbox = ? \
+/// Every staged row's status, in one pass: `gone` when its profile was deleted while the job
+/// ran (left out of everything below), `existing` when the profile is a member already, else
+/// `realized`.
+const QUALIFIED_OUTCOMES: &str = "UPDATE segment_job_results SET outcome = CASE \
+     WHEN NOT EXISTS (SELECT 1 FROM profiles p WHERE p.id = segment_job_results.profile_id \
+     AND p.org = ? AND p.sandbox = ?) THEN ? \
+     WHEN EXISTS (SELECT 1 FROM memberships m WHERE m.org = ? AND m.sandbox = ? \
      AND m.segment_id = segment_job_results.segment_id \
      AND m.profile_id = segment_job_results.profile_id AND m.status IN (?, ?)) \
      THEN ? ELSE ? END WHERE job_id = ?";
@@ -77,18 +79,31 @@ const LIVE_SEGMENTS: &str = "SELECT s.segment_id FROM segment_job_segments s WHE
      AND EXISTS (SELECT 1 FROM segment_definitions d WHERE d.org = ? AND d.sandbox = ? \
      AND d.id = s.segment_id)";
 
-/// Rows replaced by the staged ones, and exits past retention.
-const DELETE_REPLACED: &str = "DELETE FROM memberships WHERE org = ? AND sandbox = ? \
-     AND segment_id IN (SELECT segment_id FROM segment_job_segments WHERE job_id = ?) \
-     AND (EXISTS (SELECT 1 FROM segment_job_results r WHERE r.job_id = ? \
-     AND r.segment_id = memberships.segment_id AND r.profile_id = memberships.profile_id) \
-     OR (status = ? AND last_qualification_ms < ?))";
-
-const INSERT_STAGED: &str = "INSERT INTO memberships (org, sandbox, segment_id, profile_id, \
+/// The staged rows become memberships: a row the profile has already (a member staying in, an
+/// earlier exit re-entering, a member exiting) is updated in place, which leaves the table's
+/// keys and indexes untouched; the others are inserted.
+const UPSERT_STAGED: &str = "INSERT INTO memberships (org, sandbox, segment_id, profile_id, \
      status, last_qualification_ms, version) SELECT CAST(? AS TEXT), CAST(? AS TEXT), \
      r.segment_id, r.profile_id, r.outcome, CAST(? AS BIGINT), s.version \
      FROM segment_job_results r JOIN segment_job_segments s ON s.job_id = r.job_id \
-     AND s.segment_id = r.segment_id WHERE r.job_id = ?";
+     AND s.segment_id = r.segment_id WHERE r.job_id = ? AND r.outcome <> ? \
+     ON CONFLICT (org, sandbox, segment_id, profile_id) DO UPDATE SET \
+     status = excluded.status, last_qualification_ms = excluded.last_qualification_ms, \
+     version = excluded.version";
+
+/// Exits of the job's segments past retention (every row this job wrote carries its
+/// evaluation instant, so none of them is among these).
+const DELETE_EXPIRED: &str = "DELETE FROM memberships WHERE org = ? AND sandbox = ? \
+     AND segment_id IN (SELECT segment_id FROM segment_job_segments WHERE job_id = ?) \
+     AND status = ? AND last_qualification_ms < ?";
+
+/// The staged outcome of a row whose profile was deleted while the job ran.
+const GONE: &str = "gone";
+
+/// The first words of a statement, to name a commit step in the debug log.
+fn step_name(sql: &str) -> String {
+    sql.split_whitespace().take(4).collect::<Vec<_>>().join(" ")
+}
 
 impl Store {
     /// Commits a job run: swaps its staged results into the memberships, fills the counters of
@@ -184,19 +199,27 @@ impl Commit<'_> {
     }
 
     async fn exec(&self, sql: &str, values: Vec<sea_orm::Value>) -> Result<u64, Error> {
+        let started = std::time::Instant::now();
         let stmt = raw_statement(self.store.backend, sql, values);
         let done = self.txn.execute_raw(stmt).await.map_err(db_error)?;
+        tracing::debug!(
+            ms = started.elapsed().as_millis(),
+            rows = done.rows_affected(),
+            "commit step: {}",
+            step_name(sql)
+        );
         Ok(done.rows_affected())
     }
 
     /// Drops what no longer applies, decides every staged row's status, stages the exits.
     async fn prepare_outcomes(&self) -> Result<(), Error> {
         let tenant = || vec![self.org(), self.sandbox()];
-        let mut v = vec![self.job()];
+        let mut v = vec![self.job(), self.job()];
         v.extend(tenant());
-        self.exec(DROP_DELETED_SEGMENTS, v.clone()).await?;
-        self.exec(DROP_DELETED_PROFILES, v).await?;
+        self.exec(DROP_DELETED_SEGMENTS, v).await?;
         let mut v = tenant();
+        v.push(GONE.into());
+        v.extend(tenant());
         v.extend([
             REALIZED.into(),
             EXISTING.into(),
@@ -219,8 +242,16 @@ impl Commit<'_> {
         sql: &str,
         values: Vec<sea_orm::Value>,
     ) -> Result<Vec<sea_orm::QueryResult>, Error> {
+        let started = std::time::Instant::now();
         let stmt = raw_statement(self.store.backend, sql, values);
-        self.txn.query_all_raw(stmt).await.map_err(db_error)
+        let rows = self.txn.query_all_raw(stmt).await.map_err(db_error)?;
+        tracing::debug!(
+            ms = started.elapsed().as_millis(),
+            rows = rows.len(),
+            "commit step: {}",
+            step_name(sql)
+        );
+        Ok(rows)
     }
 
     /// The per-segment counters, from the staged rows as they will be written.
@@ -243,6 +274,9 @@ impl Commit<'_> {
             let namespaces: String = row.try_get_by_index(2).map_err(db_error)?;
             let n: i64 = row.try_get_by_index(3).map_err(db_error)?;
             let n = u64::try_from(n).unwrap_or(0);
+            if outcome == GONE {
+                continue;
+            }
             let entry = by_status.entry(segment.clone()).or_default();
             match MembershipStatus::parse(&outcome) {
                 Some(MembershipStatus::Realized) => entry.realized += n,
@@ -276,23 +310,23 @@ impl Commit<'_> {
     }
 
     async fn swap_memberships(&self) -> Result<(), Error> {
-        let retention_cutoff = self.evaluation_time_ms.saturating_sub(EXITED_RETENTION_MS);
-        let v = vec![
-            self.org(),
-            self.sandbox(),
-            self.job(),
-            self.job(),
-            EXITED.into(),
-            retention_cutoff.into(),
-        ];
-        self.exec(DELETE_REPLACED, v).await?;
         let v = vec![
             self.org(),
             self.sandbox(),
             self.evaluation_time_ms.into(),
             self.job(),
+            GONE.into(),
         ];
-        self.exec(INSERT_STAGED, v).await?;
+        self.exec(UPSERT_STAGED, v).await?;
+        let retention_cutoff = self.evaluation_time_ms.saturating_sub(EXITED_RETENTION_MS);
+        let v = vec![
+            self.org(),
+            self.sandbox(),
+            self.job(),
+            EXITED.into(),
+            retention_cutoff.into(),
+        ];
+        self.exec(DELETE_EXPIRED, v).await?;
         Ok(())
     }
 

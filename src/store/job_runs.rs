@@ -520,7 +520,7 @@ async fn stage_in(
 /// Splits `rows` into chunks whose sizes are powers of two up to `max`: a page's rows then use at
 /// most a dozen distinct INSERT statements, whatever their count, so the connection's prepared
 /// statement cache (and with it the process's memory) stays small however many pages a job has.
-fn power_of_two_chunks<T>(rows: &[T], max: usize) -> impl Iterator<Item = &[T]> {
+pub(super) fn power_of_two_chunks<T>(rows: &[T], max: usize) -> impl Iterator<Item = &[T]> {
     let mut rest = rows;
     std::iter::from_fn(move || {
         if rest.is_empty() {

@@ -618,7 +618,116 @@ pub(super) fn membership(profile: &str, seg: &str, status: MembershipStatus) -> 
     }
 }
 
+/// A batch mixing records the set-based pass writes (new people, events of known people) with
+/// records that need the per-record path (merges, updates, duplicates, shared new identities):
+/// every outcome is what writing them one by one in batch order gives.
+async fn set_based_records_agree_with_batch_order(store: &Store) {
+    let svc = service(store);
+    let c = ctx("ORG1", "prod");
+    let ecid = |id: &str| json!({"ECID": [{"id": id}]});
+    let first = svc
+        .upsert_profiles(
+            &c,
+            vec![
+                profile(ecid("a"), json!({"n": 1})),
+                profile(ecid("b"), json!({"n": 2})),
+            ],
+        )
+        .await
+        .unwrap();
+    assert!(first.iter().all(|r| ok(r).status == RecordStatus::Created));
+    let (a, b) = (
+        ok(&first[0]).profile_id.clone(),
+        ok(&first[1]).profile_id.clone(),
+    );
+    assert_ne!(a, b);
+    svc.ingest_events(&c, vec![event("old", "2024-03-01T00:00:00Z", ecid("a"))])
+        .await
+        .unwrap();
+
+    let events = svc
+        .ingest_events(
+            &c,
+            vec![
+                event("e1", "2024-03-02T00:00:00Z", ecid("a")),
+                // Bridges a and b: one profile from here on.
+                event(
+                    "e2",
+                    "2024-03-03T00:00:00Z",
+                    json!({"ECID": [{"id": "a"}, {"id": "b"}]}),
+                ),
+                // b's profile was merged by the record before: the survivor gets it.
+                event("e3", "2024-03-04T00:00:00Z", ecid("b")),
+                event("e4", "2024-03-05T00:00:00Z", ecid("c")),
+                event("e4", "2024-03-05T00:00:00Z", ecid("c")),
+                event("old", "2024-03-01T00:00:00Z", ecid("b")),
+            ],
+        )
+        .await
+        .unwrap();
+    let statuses: Vec<_> = events.iter().map(|r| ok(r).status).collect();
+    assert_eq!(
+        statuses,
+        vec![
+            RecordStatus::Updated,
+            RecordStatus::Updated,
+            RecordStatus::Updated,
+            RecordStatus::Created,
+            RecordStatus::Duplicate,
+            RecordStatus::Duplicate,
+        ]
+    );
+    let survivor = ok(&events[1]).profile_id.clone();
+    assert!(survivor == a || survivor == b);
+    assert_eq!(ok(&events[0]).profile_id, a);
+    assert_eq!(ok(&events[2]).profile_id, survivor);
+    assert_eq!(ok(&events[4]).profile_id, ok(&events[3]).profile_id);
+    assert_eq!(ok(&events[5]).profile_id, survivor);
+    let merged = svc
+        .get_profile(&c, &by_identity("ECID", "b"))
+        .await
+        .unwrap();
+    assert_eq!(merged.id, survivor);
+    assert_eq!(merged.event_count, 4);
+
+    let profiles = svc
+        .upsert_profiles(
+            &c,
+            vec![
+                profile(ecid("n1"), json!({"k": 1})),
+                profile(ecid("a"), json!({"k": 2})),
+                profile(json!({"ECID": [{"id": "n2"}, {"id": "n3"}]}), json!({})),
+                profile(ecid("n3"), json!({"k": 4})),
+                profile(ecid("fresh"), json!({"k": 5})),
+            ],
+        )
+        .await
+        .unwrap();
+    let statuses: Vec<_> = profiles.iter().map(|r| ok(r).status).collect();
+    assert_eq!(
+        statuses,
+        vec![
+            RecordStatus::Created,
+            RecordStatus::Updated,
+            RecordStatus::Created,
+            RecordStatus::Updated,
+            RecordStatus::Created,
+        ]
+    );
+    assert_eq!(ok(&profiles[1]).profile_id, survivor);
+    assert_eq!(ok(&profiles[3]).profile_id, ok(&profiles[2]).profile_id);
+    let fresh = svc
+        .get_profile(&c, &by_identity("ECID", "fresh"))
+        .await
+        .unwrap();
+    assert_eq!(fresh.id, ok(&profiles[4]).profile_id);
+    assert_eq!(fresh.document["k"], json!(5));
+    assert_eq!(fresh.creation_time_ms, T0);
+    assert_eq!(fresh.identities, vec![Identity::new("ECID", "fresh")]);
+}
+
 store_tests!(
+    set_based_records_agree_with_batch_order,
     shared_identities_stitch_one_profile,
     bridging_identities_merge_profiles,
     events_dedup_and_create_profiles,
