@@ -236,8 +236,10 @@ impl Store {
         Ok(Some((lease, job)))
     }
 
-    /// Extends the lease to `now + lease_ms` and says whether it is still held.
-    #[instrument(skip_all, err, fields(job = %lease.job_id))]
+    /// Extends the lease to `now + lease_ms` and says whether it is still held. A failure is
+    /// logged once, by the heartbeat that calls this (a WARN: it retries at its next beat), not
+    /// also as an ERROR here.
+    #[instrument(skip_all, err(level = "debug"), fields(job = %lease.job_id))]
     pub async fn renew_job_lease(
         &self,
         lease: &JobLease,
