@@ -175,35 +175,13 @@ impl JobService {
             }
         }
         let scope = format!("jobs/{}/{}", sort.to_wire(), filter.scope());
-        let start = match (query.start, &query.page_token) {
-            (Some(_), Some(_)) => {
-                return Err(Error::invalid(
-                    "page_token",
-                    "give either start or page_token, not both",
-                ));
-            }
-            (Some(s), None) => page::checked_start(s, "start")?,
-            (None, Some(t)) => page::decode_token(&scope, t)?
-                .parse::<u64>()
-                .map_err(|_| Error::invalid("page_token", "not a page token of this list"))
-                .and_then(|s| page::checked_start(s, "page_token"))?,
-            (None, None) => 0,
-        };
+        let start = page::offset_start(query.start, query.page_token.as_deref(), &scope)?;
         let (items, total) = self
             .store
             .list_jobs(&ctx.tenant, &filter, sort, start, u64::from(limit))
             .await?;
-        let end = start + items.len() as u64;
-        let next_start = (end < total && !items.is_empty()).then_some(end);
         Ok(JobList {
-            page: Page {
-                items,
-                total_count: total,
-                limit,
-                start: Some(start),
-                next_start,
-                next_page_token: next_start.map(|n| page::encode_token(&scope, &n.to_string())),
-            },
+            page: Page::at_offset(items, total, limit, start, &scope),
             sort,
         })
     }

@@ -59,6 +59,44 @@ pub fn checked_start(start: u64, field: &str) -> Result<u64, Error> {
     Ok(start)
 }
 
+/// The offset an offset-paged list starts at: `start`, or the one `page_token` (made by
+/// [`Page::at_offset`] for the same `scope`) carries, never both; 0 with neither.
+pub fn offset_start(
+    start: Option<u64>,
+    page_token: Option<&str>,
+    scope: &str,
+) -> Result<u64, Error> {
+    match (start, page_token) {
+        (Some(_), Some(_)) => Err(Error::invalid(
+            "page_token",
+            "give either start or page_token, not both",
+        )),
+        (Some(s), None) => checked_start(s, "start"),
+        (None, Some(t)) => decode_token(scope, t)?
+            .parse::<u64>()
+            .map_err(|_| Error::invalid("page_token", "not a page token of this list"))
+            .and_then(|s| checked_start(s, "page_token")),
+        (None, None) => Ok(0),
+    }
+}
+
+impl<T> Page<T> {
+    /// The page of `items` found at offset `start` of `total`, with the offset and token of the
+    /// next page (tokens bound to `scope`) unless this one is the last.
+    pub fn at_offset(items: Vec<T>, total: u64, limit: u32, start: u64, scope: &str) -> Page<T> {
+        let end = start + items.len() as u64;
+        let next_start = (end < total && !items.is_empty()).then_some(end);
+        Page {
+            items,
+            total_count: total,
+            limit,
+            start: Some(start),
+            next_start,
+            next_page_token: next_start.map(|n| encode_token(scope, &n.to_string())),
+        }
+    }
+}
+
 /// Encodes a token for `position` within `scope`.
 pub fn encode_token(scope: &str, position: &str) -> String {
     let raw = format!("{scope}:{position}");

@@ -7,16 +7,16 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::http::{HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::RestState;
 use super::body::{Fields, JsonBody};
 use super::definition_json::{
     body_expression, bulk_get_ids, conversion_json, definition_input, definition_json, list_json,
 };
-use super::error::{RestError, item_errors};
+use super::error::{RestError, bulk_get_response};
 use super::query::{self, QueryParams};
 use super::request::Caller;
 use crate::domain::page::{self, DEFAULT_LIMIT};
@@ -180,15 +180,9 @@ pub async fn bulk_get(
     if none_found {
         return Err(Error::not_found(ResourceKind::SegmentDefinition, ids.join(", ")).into());
     }
-    let mut out = Map::new();
-    for item in results {
-        let entry = match &item.result {
-            Ok(def) => definition_json(def, &caller.ctx.tenant),
-            Err(e) => json!({"requestId": caller.ctx.request_id, "errors": item_errors(e)}),
-        };
-        out.insert(item.id, entry);
-    }
-    Ok((StatusCode::MULTI_STATUS, Json(json!({"results": out}))).into_response())
+    Ok(bulk_get_response(results, &caller.ctx.request_id, |def| {
+        definition_json(def, &caller.ctx.tenant)
+    }))
 }
 
 /// `POST /segment/conversion`: the body with its expression converted to the other format, plus

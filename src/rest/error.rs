@@ -134,6 +134,28 @@ pub fn item_errors(err: &Error) -> Value {
     json!({ report.status.as_u16().to_string(): report.entries })
 }
 
+/// A bulk get's 207: `{"results": {id: <render(found)> | {requestId, errors}}}`, one entry per
+/// requested id.
+pub fn bulk_get_response<T>(
+    results: Vec<crate::domain::BatchItem<T>>,
+    request_id: &str,
+    render: impl Fn(&T) -> Value,
+) -> Response {
+    let mut out = Map::new();
+    for item in results {
+        let entry = match &item.result {
+            Ok(found) => render(found),
+            Err(e) => json!({"requestId": request_id, "errors": item_errors(e)}),
+        };
+        out.insert(item.id, entry);
+    }
+    (
+        StatusCode::MULTI_STATUS,
+        axum::Json(json!({"results": out})),
+    )
+        .into_response()
+}
+
 /// The catalogue's rendering of a domain error. Invalid arguments list one entry per field
 /// (`"name: must not be empty"`); a PQL error's message carries `line:column`.
 fn domain_report(e: &Error) -> ErrorReport {

@@ -9,13 +9,13 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value, json};
+use axum::response::Response;
+use serde_json::Value;
 
 use super::RestState;
 use super::body::JsonBody;
 use super::definition_json::bulk_get_ids;
-use super::error::{RestError, item_errors};
+use super::error::{RestError, bulk_get_response};
 use super::job_json::{job_input, job_json, job_list_json};
 use super::query::{self, QueryParams};
 use super::request::Caller;
@@ -110,13 +110,7 @@ pub async fn bulk_get(
     {
         return Err(Error::not_found(ResourceKind::SegmentJob, ids.join("', '")).into());
     }
-    let mut out = Map::new();
-    for item in results {
-        let entry = match &item.result {
-            Ok(job) => job_json(job, &caller),
-            Err(e) => json!({"requestId": caller.ctx.request_id, "errors": item_errors(e)}),
-        };
-        out.insert(item.id, entry);
-    }
-    Ok((StatusCode::MULTI_STATUS, Json(json!({"results": out}))).into_response())
+    Ok(bulk_get_response(results, &caller.ctx.request_id, |job| {
+        job_json(job, &caller)
+    }))
 }
