@@ -171,8 +171,8 @@ impl Default for DefinitionSort {
 impl DefinitionSort {
     /// Parses `name`, `updateTime:desc`, `creationTime:asc` (field `sort`).
     pub fn parse(s: &str) -> Result<DefinitionSort, Error> {
-        let (attr, dir) = s.split_once(':').unwrap_or((s, "asc"));
-        let field = match attr.trim() {
+        let (attr, descending) = crate::domain::page::split_sort(s)?;
+        let field = match attr {
             "name" => DefinitionSortField::Name,
             "creationTime" => DefinitionSortField::CreationTime,
             "updateTime" => DefinitionSortField::UpdateTime,
@@ -183,16 +183,6 @@ impl DefinitionSort {
                         "cannot sort by '{other}'; use name, creationTime or updateTime \
                          followed by :asc or :desc"
                     ),
-                ));
-            }
-        };
-        let descending = match dir.trim() {
-            "asc" => false,
-            "desc" => true,
-            other => {
-                return Err(Error::invalid(
-                    "sort",
-                    format!("unknown sort direction '{other}'; use asc or desc"),
                 ));
             }
         };

@@ -331,8 +331,8 @@ impl Default for JobSort {
 impl JobSort {
     /// `creationTime:desc`, `updateTime` (field `sort`).
     pub fn parse(s: &str) -> Result<JobSort, Error> {
-        let (attr, dir) = s.split_once(':').unwrap_or((s, "asc"));
-        let field = match attr.trim() {
+        let (attr, descending) = crate::domain::page::split_sort(s)?;
+        let field = match attr {
             "creationTime" => JobSortField::CreationTime,
             "updateTime" => JobSortField::UpdateTime,
             other => {
@@ -342,16 +342,6 @@ impl JobSort {
                         "cannot sort jobs by '{other}'; use creationTime or updateTime followed \
                          by :asc or :desc"
                     ),
-                ));
-            }
-        };
-        let descending = match dir.trim() {
-            "asc" => false,
-            "desc" => true,
-            other => {
-                return Err(Error::invalid(
-                    "sort",
-                    format!("unknown sort direction '{other}'; use asc or desc"),
                 ));
             }
         };

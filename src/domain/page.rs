@@ -97,6 +97,23 @@ impl<T> Page<T> {
     }
 }
 
+/// Splits a `sort` value `attr[:asc|desc]` into the attribute and whether it sorts descending
+/// (ascending when no direction is given).
+pub fn split_sort(s: &str) -> Result<(&str, bool), Error> {
+    let (attr, dir) = s.split_once(':').unwrap_or((s, "asc"));
+    let descending = match dir.trim() {
+        "asc" => false,
+        "desc" => true,
+        other => {
+            return Err(Error::invalid(
+                "sort",
+                format!("unknown sort direction '{other}'; use asc or desc"),
+            ));
+        }
+    };
+    Ok((attr.trim(), descending))
+}
+
 /// Encodes a token for `position` within `scope`.
 pub fn encode_token(scope: &str, position: &str) -> String {
     let raw = format!("{scope}:{position}");
