@@ -1,7 +1,7 @@
 //! One claimed job, run to its end: plan, stream the sandbox's profiles in keyset pages,
-//! evaluate each page on the worker threads while the next page is read, stage what qualified,
-//! and commit once. A heartbeat renews the lease meanwhile; a lost lease, a cancel request or a
-//! shutdown stops the run at the next page boundary.
+//! evaluate each page on the worker threads while the next page is read and the previous one's
+//! findings are staged, and commit once. A heartbeat renews the lease meanwhile; a lost lease,
+//! a cancel request or a shutdown stops the run at the next page boundary.
 //!
 //! How a run ends decides what is written: a commit (`SUCCEEDED`, memberships swapped), a
 //! failure (`FAILED` with errors a person can act on), a cancel (`CANCELLED`), a lost lease
@@ -23,7 +23,7 @@ use super::plan::Plan;
 use crate::domain::Clock;
 use crate::domain::job::{JobError, JobMetrics, JobStatus, SegmentJob};
 use crate::error::Error;
-use crate::store::{JobLease, LeaseCheck, RawProfile, Store};
+use crate::store::{JobLease, LeaseCheck, RawProfile, StagedRow, Store};
 
 /// Why a run stopped.
 #[derive(Debug)]
@@ -43,8 +43,8 @@ struct Signals {
 }
 
 /// Where the evaluation phase spent its time (logged at DEBUG when it ends): reading pages,
-/// reading external memberships, evaluating, and staging. Evaluating page k and reading page
-/// k+1 overlap; `overlapped` is the wall time of the two together.
+/// reading external memberships, evaluating, and staging. Evaluating page k, reading page k+1
+/// and staging page k-1 overlap; `overlapped` is the wall time of the three together.
 #[derive(Debug, Default)]
 struct Phases {
     pages: u64,
@@ -257,8 +257,10 @@ impl JobRun {
         Ok(Some(errors))
     }
 
-    /// Streams every page: evaluation of one page overlaps the read of the next. Returns the
-    /// number of profiles evaluated, or the ending that stopped the stream.
+    /// Streams every page through three overlapping steps: while page k is evaluated, page
+    /// k+1 is read (on a read connection) and the findings of page k-1 are staged (on the
+    /// writer). Returns the number of profiles evaluated, or the ending that stopped the
+    /// stream. Progress counts a page once its findings are staged.
     async fn evaluate_all(
         &self,
         plan: Arc<Plan>,
@@ -275,7 +277,8 @@ impl JobRun {
             .await;
         phases.read += took;
         let mut page = first?;
-        let mut done = 0u64;
+        let mut evaluated = 0u64;
+        let mut unstaged: Option<(Vec<StagedRow>, u64)> = None;
         while let Some(last) = page.last().map(|p| p.profile_id.clone()) {
             if let Some(ending) = self.interrupted(signals) {
                 return Ok(Err(ending));
@@ -290,39 +293,53 @@ impl JobRun {
                 page_size,
                 plan.needs_events,
             ));
+            let staging = timed(self.stage(unstaged.take()));
             let started = Instant::now();
-            let ((outcome, evaluating), (next, reading)) = tokio::join!(evaluation, next);
+            let ((outcome, evaluating), (next, reading), (staged, staging)) =
+                tokio::join!(evaluation, next, staging);
             phases.overlapped += started.elapsed();
             phases.evaluate += evaluating;
             phases.read += reading;
+            phases.stage += staging;
+            if let Some(ending) = Self::ending_of(staged?) {
+                return Ok(Err(ending));
+            }
             let outcome = match outcome {
                 Ok(o) => o,
                 Err(e) => return Ok(Err(Ending::Fail(vec![e]))),
             };
-            done += outcome.profiles;
+            evaluated += outcome.profiles;
             phases.pages += 1;
-            let started = Instant::now();
-            let check = self
-                .store
-                .stage_job_page(
-                    &self.lease,
-                    &outcome.qualified,
-                    done,
-                    self.clock.now_ms(),
-                    self.options.lease_ms(),
-                )
-                .await?;
-            phases.stage += started.elapsed();
-            if let Some(ending) = Self::ending_of(check) {
-                return Ok(Err(ending));
-            }
+            unstaged = Some((outcome.qualified, evaluated));
             page = next?;
             if !self.options.page_pause.is_zero() {
                 tokio::time::sleep(self.options.page_pause).await;
             }
         }
-        phases.log(done);
-        Ok(Ok(done))
+        let (staged, staging) = timed(self.stage(unstaged)).await;
+        phases.stage += staging;
+        if let Some(ending) = Self::ending_of(staged?) {
+            return Ok(Err(ending));
+        }
+        phases.log(evaluated);
+        Ok(Ok(evaluated))
+    }
+
+    /// Stages one evaluated page's findings with the progress so far (nothing to do before the
+    /// first page is evaluated).
+    async fn stage(&self, page: Option<(Vec<StagedRow>, u64)>) -> Result<LeaseCheck, Error> {
+        let Some((qualified, done)) = page else {
+            return Ok(LeaseCheck::Held);
+        };
+        self.store
+            .stage_job_page(
+                &self.lease,
+                &qualified,
+                done,
+                self.clock.now_ms(),
+                self.options.lease_ms(),
+            )
+            .await
     }
 
     async fn external_memberships(

@@ -92,7 +92,10 @@ impl Store {
         record_tenant(tenant);
         let txn = self.db.begin().await.map_err(db_error)?;
         let result = self.ingest_in(&txn, tenant, &records, now_ms).await;
-        finish(txn, result).await
+        let results = finish(txn, result).await?;
+        self.note_rows_written(u64::try_from(records.len()).unwrap_or(u64::MAX))
+            .await;
+        Ok(results)
     }
 
     /// The batch's records that need no per-record decision in a few set-based statements, then

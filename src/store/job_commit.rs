@@ -16,8 +16,11 @@
 //!
 //! Profiles deleted and definitions deleted while the job ran are left out. Everything runs as
 //! set-based SQL inside the database, so the commit needs no memory proportional to the number
-//! of profiles. The counters of the job's metrics are read from the same staged rows, so they
-//! agree with the member lists exactly.
+//! of profiles, in four passes: the exits (per segment, an update of the members the staging
+//! does not name), the counters (one read of the staged rows against the memberships), the
+//! upsert of the staged rows (which decides `realized` or `existing` as it writes each row),
+//! and the expired exits. The staged rows hold one profile each, its segments as bits
+//! (`job_staging`); the statements expand them with the job's segment positions (`POSITIONS`).
 
 use std::collections::BTreeMap;
 
@@ -29,76 +32,71 @@ use tracing::instrument;
 
 use super::entity::segment_job;
 use super::job_runs::{JobLease, LeaseCheck, clear_staging, discard};
+use super::job_staging::{LayoutSegment, StagingLayout};
 use super::jobs::to_json;
 use super::{Store, db_error, finish, raw_statement};
 use crate::domain::Clock;
 use crate::domain::job::{EXITED_RETENTION_MS, JobMetrics, JobStatus, StatusCounts};
 use crate::error::Error;
-use crate::pql::MembershipStatus;
 
 const REALIZED: &str = "realized";
 const EXISTING: &str = "existing";
 const EXITED: &str = "exited";
 
-/// Staged rows of definitions deleted while the job ran (by key: only those segments' rows are
-/// visited).
-const DROP_DELETED_SEGMENTS: &str = "DELETE FROM segment_job_results WHERE job_id = ? AND \
-     segment_id IN (SELECT s.segment_id FROM segment_job_segments s WHERE s.job_id = ? \
-     AND NOT EXISTS (SELECT 1 FROM segment_definitions d WHERE d.org = ? AND d.sandbox = ? \
-     AND d.id = s.segment_id))";
+/// The job's live segments with their staging positions (`job_staging`): `live (segment_id,
+/// version, word, bit)`. Binds the job id, then the tenant.
+const POSITIONS: &str = "WITH segs AS (SELECT s.segment_id, s.version, \
+     ROW_NUMBER() OVER (ORDER BY s.segment_id) - 1 AS pos \
+     FROM segment_job_segments s WHERE s.job_id = ?), \
+     live AS (SELECT segment_id, version, CAST(pos / 64 AS INTEGER) AS word, \
+     CAST(pos % 64 AS INTEGER) AS bit FROM segs WHERE EXISTS (SELECT 1 FROM segment_definitions d \
+     WHERE d.org = ? AND d.sandbox = ? AND d.id = segs.segment_id)) ";
 
-/// Every staged row's status, in one pass: `gone` when its profile was deleted while the job
-/// ran (left out of everything below), `existing` when the profile is a member already, else
-/// `realized`.
-const QUALIFIED_OUTCOMES: &str = "UPDATE segment_job_results SET outcome = CASE \
-     WHEN NOT EXISTS (SELECT 1 FROM profiles p WHERE p.id = segment_job_results.profile_id \
-     AND p.org = ? AND p.sandbox = ?) THEN ? \
-     WHEN EXISTS (SELECT 1 FROM memberships m WHERE m.org = ? AND m.sandbox = ? \
-     AND m.segment_id = segment_job_results.segment_id \
-     AND m.profile_id = segment_job_results.profile_id AND m.status IN (?, ?)) \
-     THEN ? ELSE ? END WHERE job_id = ?";
+/// The staged (profile, segment) pairs of live segments and live profiles (`r`, `l`). `CROSS
+/// JOIN` keeps the staged rows outermost on SQLite (one pass over them, the few segments
+/// inside). Binds the job id, then the tenant.
+const STAGED_PAIRS: &str = "FROM segment_job_staging r CROSS JOIN live l \
+     WHERE r.job_id = ? AND l.word = r.word AND (r.mask >> l.bit) & 1 = 1 \
+     AND EXISTS (SELECT 1 FROM profiles p WHERE p.id = r.profile_id AND p.org = ? \
+     AND p.sandbox = ?)";
 
-/// Members that no longer qualify: staged as `exited`.
-const STAGE_EXITS: &str = "INSERT INTO segment_job_results (job_id, segment_id, profile_id, \
-     namespaces, outcome) SELECT CAST(? AS TEXT), m.segment_id, m.profile_id, '', \
-     CAST(? AS TEXT) \
-     FROM memberships m JOIN segment_job_segments s ON s.job_id = ? AND s.segment_id = m.segment_id \
-     WHERE m.org = ? AND m.sandbox = ? AND m.status IN (?, ?) \
-     AND EXISTS (SELECT 1 FROM segment_definitions d WHERE d.org = ? AND d.sandbox = ? \
-     AND d.id = m.segment_id) \
-     AND NOT EXISTS (SELECT 1 FROM segment_job_results r WHERE r.job_id = ? \
-     AND r.segment_id = m.segment_id AND r.profile_id = m.profile_id)";
+/// Members of one segment that the staging does not name: they exited.
+const EXITS: &str = "UPDATE memberships SET status = ?, last_qualification_ms = ?, version = ? \
+     WHERE org = ? AND sandbox = ? AND segment_id = ? AND status IN (?, ?) \
+     AND NOT EXISTS (SELECT 1 FROM segment_job_staging r WHERE r.job_id = ? \
+     AND r.profile_id = memberships.profile_id AND r.word = ? AND (r.mask >> ?) & 1 = 1)";
 
-/// Staged rows per segment, status and set of identity namespaces: one scan gives both the
-/// status and the namespace counters.
-const COUNTS: &str = "SELECT segment_id, outcome, namespaces, COUNT(*) FROM \
-     segment_job_results WHERE job_id = ? GROUP BY segment_id, outcome, namespaces";
+/// Staged pairs per segment, set of identity namespaces and whether the profile is a member
+/// already (run after the exits, so a member is a staged one): both the status and the
+/// namespace counters in one read.
+fn counts_sql() -> String {
+    format!(
+        "{POSITIONS} SELECT l.segment_id, r.namespaces, CASE WHEN EXISTS (SELECT 1 FROM \
+         memberships m WHERE m.org = ? AND m.sandbox = ? AND m.segment_id = l.segment_id \
+         AND m.profile_id = r.profile_id AND m.status IN (?, ?)) THEN 1 ELSE 0 END AS member, \
+         COUNT(*) {STAGED_PAIRS} GROUP BY l.segment_id, r.namespaces, member"
+    )
+}
 
-/// The job's live segments (still defined), for zero counters.
-const LIVE_SEGMENTS: &str = "SELECT s.segment_id FROM segment_job_segments s WHERE s.job_id = ? \
-     AND EXISTS (SELECT 1 FROM segment_definitions d WHERE d.org = ? AND d.sandbox = ? \
-     AND d.id = s.segment_id)";
-
-/// The staged rows become memberships: a row the profile has already (a member staying in, an
-/// earlier exit re-entering, a member exiting) is updated in place, which leaves the table's
-/// keys and indexes untouched; the others are inserted.
-const UPSERT_STAGED: &str = "INSERT INTO memberships (org, sandbox, segment_id, profile_id, \
-     status, last_qualification_ms, version) SELECT CAST(? AS TEXT), CAST(? AS TEXT), \
-     r.segment_id, r.profile_id, r.outcome, CAST(? AS BIGINT), s.version \
-     FROM segment_job_results r JOIN segment_job_segments s ON s.job_id = r.job_id \
-     AND s.segment_id = r.segment_id WHERE r.job_id = ? AND r.outcome <> ? \
-     ON CONFLICT (org, sandbox, segment_id, profile_id) DO UPDATE SET \
-     status = excluded.status, last_qualification_ms = excluded.last_qualification_ms, \
-     version = excluded.version";
+/// The staged pairs become memberships: a row the profile has already (a member staying in,
+/// an earlier exit re-entering) is updated in place, `existing` if it was a member, else
+/// `realized`; the others are inserted as `realized`.
+fn upsert_sql() -> String {
+    format!(
+        "{POSITIONS} INSERT INTO memberships (org, sandbox, segment_id, profile_id, status, \
+         last_qualification_ms, version) SELECT CAST(? AS TEXT), CAST(? AS TEXT), l.segment_id, \
+         r.profile_id, CAST(? AS TEXT), CAST(? AS BIGINT), l.version {STAGED_PAIRS} \
+         ON CONFLICT (org, sandbox, segment_id, profile_id) DO UPDATE SET \
+         status = CASE WHEN memberships.status IN (?, ?) THEN ? ELSE ? END, \
+         last_qualification_ms = excluded.last_qualification_ms, version = excluded.version"
+    )
+}
 
 /// Exits of the job's segments past retention (every row this job wrote carries its
 /// evaluation instant, so none of them is among these).
 const DELETE_EXPIRED: &str = "DELETE FROM memberships WHERE org = ? AND sandbox = ? \
      AND segment_id IN (SELECT segment_id FROM segment_job_segments WHERE job_id = ?) \
      AND status = ? AND last_qualification_ms < ?";
-
-/// The staged outcome of a row whose profile was deleted while the job ran.
-const GONE: &str = "gone";
 
 /// The first words of a statement, to name a commit step in the debug log.
 fn step_name(sql: &str) -> String {
@@ -161,8 +159,9 @@ impl Commit<'_> {
         self.store
             .lock_definition_graph(self.txn, &self.lease.tenant)
             .await?;
-        self.prepare_outcomes().await?;
-        self.fill_counters(&mut metrics).await?;
+        let layout = StagingLayout::read(self.store, self.txn, &self.lease.job_id).await?;
+        let exited = self.record_exits(&layout).await?;
+        self.fill_counters(&layout, exited, &mut metrics).await?;
         self.swap_memberships().await?;
         clear_staging(self.txn, &self.lease.job_id).await?;
         let now_ms = clock.now_ms();
@@ -211,30 +210,39 @@ impl Commit<'_> {
         Ok(done.rows_affected())
     }
 
-    /// Drops what no longer applies, decides every staged row's status, stages the exits.
-    async fn prepare_outcomes(&self) -> Result<(), Error> {
-        let tenant = || vec![self.org(), self.sandbox()];
-        let mut v = vec![self.job(), self.job()];
-        v.extend(tenant());
-        self.exec(DROP_DELETED_SEGMENTS, v).await?;
-        let mut v = tenant();
-        v.push(GONE.into());
-        v.extend(tenant());
-        v.extend([
-            REALIZED.into(),
-            EXISTING.into(),
-            EXISTING.into(),
-            REALIZED.into(),
-            self.job(),
-        ]);
-        self.exec(QUALIFIED_OUTCOMES, v).await?;
-        let mut v = vec![self.job(), EXITED.into(), self.job()];
-        v.extend(tenant());
-        v.extend([REALIZED.into(), EXISTING.into()]);
-        v.extend(tenant());
-        v.push(self.job());
-        self.exec(STAGE_EXITS, v).await?;
-        Ok(())
+    /// The job's positions and the tenant, as `POSITIONS` then `STAGED_PAIRS` bind them.
+    fn positions(&self) -> Vec<sea_orm::Value> {
+        vec![self.job(), self.org(), self.sandbox()]
+    }
+
+    /// Marks the members that did not qualify `exited`, per live segment; returns how many
+    /// left each.
+    async fn record_exits(&self, layout: &StagingLayout) -> Result<BTreeMap<String, u64>, Error> {
+        let mut exited = BTreeMap::new();
+        for s in layout.live() {
+            let LayoutSegment {
+                segment_id,
+                version,
+                word,
+                bit,
+                ..
+            } = s;
+            let v = vec![
+                EXITED.into(),
+                self.evaluation_time_ms.into(),
+                (*version).into(),
+                self.org(),
+                self.sandbox(),
+                segment_id.clone().into(),
+                REALIZED.into(),
+                EXISTING.into(),
+                self.job(),
+                (*word).into(),
+                (*bit).into(),
+            ];
+            exited.insert(segment_id.clone(), self.exec(EXITS, v).await?);
+        }
+        Ok(exited)
     }
 
     async fn query(
@@ -254,43 +262,39 @@ impl Commit<'_> {
         Ok(rows)
     }
 
-    /// The per-segment counters, from the staged rows as they will be written.
-    async fn fill_counters(&self, metrics: &mut JobMetrics) -> Result<(), Error> {
-        let live = self
-            .query(LIVE_SEGMENTS, vec![self.job(), self.org(), self.sandbox()])
-            .await?;
-        let mut by_status: BTreeMap<String, StatusCounts> = BTreeMap::new();
-        for row in live {
-            let segment: String = row.try_get_by_index(0).map_err(db_error)?;
-            by_status.insert(segment, StatusCounts::default());
-        }
+    /// The per-segment counters: the exits just recorded, and the staged pairs as they will be
+    /// written.
+    async fn fill_counters(
+        &self,
+        layout: &StagingLayout,
+        exited: BTreeMap<String, u64>,
+        metrics: &mut JobMetrics,
+    ) -> Result<(), Error> {
+        let mut by_status: BTreeMap<String, StatusCounts> = layout
+            .live()
+            .map(|s| (s.segment_id.clone(), StatusCounts::default()))
+            .collect();
         let mut by_namespace: BTreeMap<String, BTreeMap<String, u64>> = by_status
             .keys()
             .map(|s| (s.clone(), BTreeMap::new()))
             .collect();
-        for row in self.query(COUNTS, vec![self.job()]).await? {
+        for (segment, n) in exited {
+            by_status.entry(segment).or_default().exited = n;
+        }
+        let mut v = self.positions();
+        v.extend([self.org(), self.sandbox(), REALIZED.into(), EXISTING.into()]);
+        v.extend(self.positions());
+        for row in self.query(&counts_sql(), v).await? {
             let segment: String = row.try_get_by_index(0).map_err(db_error)?;
-            let outcome: String = row.try_get_by_index(1).map_err(db_error)?;
-            let namespaces: String = row.try_get_by_index(2).map_err(db_error)?;
+            let namespaces: String = row.try_get_by_index(1).map_err(db_error)?;
+            let member: i32 = row.try_get_by_index(2).map_err(db_error)?;
             let n: i64 = row.try_get_by_index(3).map_err(db_error)?;
             let n = u64::try_from(n).unwrap_or(0);
-            if outcome == GONE {
-                continue;
-            }
             let entry = by_status.entry(segment.clone()).or_default();
-            match MembershipStatus::parse(&outcome) {
-                Some(MembershipStatus::Realized) => entry.realized += n,
-                Some(MembershipStatus::Existing) => entry.existing += n,
-                Some(MembershipStatus::Exited) => {
-                    entry.exited += n;
-                    continue;
-                }
-                None => {
-                    return Err(Error::internal(format!(
-                        "staged outcome '{outcome}' of job {} is not a status",
-                        self.lease.job_id
-                    )));
-                }
+            if member == 1 {
+                entry.existing += n;
+            } else {
+                entry.realized += n;
             }
             let counts = by_namespace.entry(segment).or_default();
             for ns in namespaces
@@ -310,14 +314,21 @@ impl Commit<'_> {
     }
 
     async fn swap_memberships(&self) -> Result<(), Error> {
-        let v = vec![
+        let mut v = self.positions();
+        v.extend([
             self.org(),
             self.sandbox(),
+            REALIZED.into(),
             self.evaluation_time_ms.into(),
-            self.job(),
-            GONE.into(),
-        ];
-        self.exec(UPSERT_STAGED, v).await?;
+        ]);
+        v.extend(self.positions());
+        v.extend([
+            REALIZED.into(),
+            EXISTING.into(),
+            EXISTING.into(),
+            REALIZED.into(),
+        ]);
+        self.exec(&upsert_sql(), v).await?;
         let retention_cutoff = self.evaluation_time_ms.saturating_sub(EXITED_RETENTION_MS);
         let v = vec![
             self.org(),

@@ -13,11 +13,12 @@ use std::collections::HashMap;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, TransactionTrait,
+    QueryOrder, QuerySelect, TransactionTrait,
 };
 use tracing::instrument;
 
-use super::entity::{event, membership, profile, segment_job, segment_job_result};
+use super::entity::{event, membership, profile, segment_job, segment_job_staging};
+use super::job_staging::StagingLayout;
 use super::jobs::{job_of, to_json};
 use super::{Backend, Store, db_error, finish};
 use crate::context::Tenant;
@@ -112,8 +113,8 @@ pub(super) async fn discard(txn: DatabaseTransaction) {
 
 /// Deletes every staged row of a job.
 pub(super) async fn clear_staging<C: ConnectionTrait>(conn: &C, job_id: &str) -> Result<(), Error> {
-    segment_job_result::Entity::delete_many()
-        .filter(segment_job_result::Column::JobId.eq(job_id))
+    segment_job_staging::Entity::delete_many()
+        .filter(segment_job_staging::Column::JobId.eq(job_id))
         .exec(conn)
         .await
         .map_err(db_error)?;
@@ -291,8 +292,8 @@ impl Store {
         Ok(LeaseCheck::Held)
     }
 
-    /// Stages one page's findings (every profile that qualified, per segment) and records the
-    /// progress, in one transaction that first checks the lease: a worker that
+    /// Stages one page's findings (every profile that qualified, per segment; packed per
+    /// profile, see `job_staging`) and records the progress, in one transaction that first checks the lease: a worker that
     /// lost its job, or whose job is being cancelled, stages nothing.
     #[instrument(skip_all, err, fields(job = %lease.job_id, rows = qualified.len()))]
     pub async fn stage_job_page(
@@ -304,7 +305,16 @@ impl Store {
         lease_ms: i64,
     ) -> Result<LeaseCheck, Error> {
         let txn = self.db.begin().await.map_err(db_error)?;
-        let result = stage_in(&txn, lease, qualified, profiles_done, now_ms, lease_ms).await;
+        let result = stage_in(
+            self,
+            &txn,
+            lease,
+            qualified,
+            profiles_done,
+            now_ms,
+            lease_ms,
+        )
+        .await;
         match result {
             Ok(LeaseCheck::Held) => finish(txn, Ok(LeaseCheck::Held)).await,
             Ok(other) => {
@@ -478,6 +488,7 @@ impl Store {
 }
 
 async fn stage_in(
+    store: &Store,
     txn: &DatabaseTransaction,
     lease: &JobLease,
     qualified: &[StagedRow],
@@ -503,15 +514,10 @@ async fn stage_in(
     if done.rows_affected == 0 {
         return classify(txn, lease).await;
     }
-    for chunk in power_of_two_chunks(qualified, STAGE_INSERT_CHUNK) {
-        let rows = chunk.iter().map(|r| segment_job_result::ActiveModel {
-            job_id: Set(lease.job_id.clone()),
-            segment_id: Set(r.segment_id.clone()),
-            profile_id: Set(r.profile_id.clone()),
-            namespaces: Set(r.namespaces.clone()),
-            outcome: Set(None),
-        });
-        segment_job_result::Entity::insert_many(rows)
+    let layout = StagingLayout::read(store, txn, &lease.job_id).await?;
+    let rows = layout.pack(&lease.job_id, qualified)?;
+    for chunk in power_of_two_chunks(&rows, STAGE_INSERT_CHUNK) {
+        segment_job_staging::Entity::insert_many(chunk.iter().cloned())
             .exec(txn)
             .await
             .map_err(db_error)?;

@@ -15,6 +15,7 @@
 //! (internal, unavailable) at ERROR once, under the request id.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
@@ -34,9 +35,11 @@ mod ingest;
 mod ingest_batch;
 mod job_commit;
 mod job_runs;
+mod job_staging;
 mod jobs;
 mod memberships;
 mod migration;
+mod planner_stats;
 mod profiles;
 #[cfg(test)]
 pub(crate) mod test_support;
@@ -95,6 +98,8 @@ pub struct Store {
     /// commit can hold it for seconds); on PostgreSQL the same pool as `db`.
     reads: DatabaseConnection,
     backend: Backend,
+    /// When to refresh PostgreSQL's planner statistics (shared by the clones).
+    stats: Arc<planner_stats::PlannerStats>,
 }
 
 impl Store {
@@ -140,7 +145,12 @@ impl Store {
             Backend::Sqlite if !is_in_memory(url) => sqlite_readers(url, &settings).await?,
             Backend::Sqlite | Backend::Postgres => db.clone(),
         };
-        Ok(Store { db, reads, backend })
+        Ok(Store {
+            db,
+            reads,
+            backend,
+            stats: Arc::default(),
+        })
     }
 
     /// Whether the database answers (health checks).

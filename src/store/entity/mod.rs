@@ -8,5 +8,5 @@ pub mod identity;
 pub mod membership;
 pub mod profile;
 pub mod segment_job;
-pub mod segment_job_result;
 pub mod segment_job_segment;
+pub mod segment_job_staging;
