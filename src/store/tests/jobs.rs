@@ -15,18 +15,18 @@ use crate::pql::MembershipStatus::{Existing, Exited, Realized};
 use crate::store::test_support::{ctx, store_tests};
 use crate::store::{LeaseCheck, StagedRow, Store};
 
-const T0: i64 = 1_700_000_000_000;
+pub(super) const T0: i64 = 1_700_000_000_000;
 const LEASE: i64 = 10_000;
 
-struct Fixture {
-    ctx: RequestContext,
-    clock: Clock,
-    jobs: JobService,
-    definitions: DefinitionService,
-    profiles: ProfileService,
+pub(super) struct Fixture {
+    pub ctx: RequestContext,
+    pub clock: Clock,
+    pub jobs: JobService,
+    pub definitions: DefinitionService,
+    pub profiles: ProfileService,
 }
 
-fn fixture(store: &Store, max_running: u32) -> Fixture {
+pub(super) fn fixture(store: &Store, max_running: u32) -> Fixture {
     let clock = Clock::manual(T0);
     Fixture {
         ctx: ctx("ORG1", "prod"),
@@ -44,11 +44,11 @@ fn fixture(store: &Store, max_running: u32) -> Fixture {
 }
 
 impl Fixture {
-    fn tenant(&self) -> &Tenant {
+    pub fn tenant(&self) -> &Tenant {
         &self.ctx.tenant
     }
 
-    async fn definition(&self, name: &str, pql: &str) -> String {
+    pub async fn definition(&self, name: &str, pql: &str) -> String {
         let input = DefinitionInput {
             name: name.into(),
             expression: ExpressionInput {
@@ -60,7 +60,7 @@ impl Fixture {
         self.definitions.create(&self.ctx, input).await.unwrap().id
     }
 
-    async fn profiles(&self, emails: &[&str]) -> Vec<String> {
+    pub async fn profiles(&self, emails: &[&str]) -> Vec<String> {
         let records = emails
             .iter()
             .map(|e| json!({"identityMap": {"Email": [{"id": e}]}}).to_string())
@@ -74,7 +74,7 @@ impl Fixture {
             .collect()
     }
 
-    async fn job(&self, ids: &[&String]) -> String {
+    pub async fn job(&self, ids: &[&String]) -> String {
         let input = JobInput {
             segments: JobSegments::Ids(ids.iter().map(|s| s.to_string()).collect()),
             evaluation_time_ms: None,
@@ -82,7 +82,11 @@ impl Fixture {
         self.jobs.create(&self.ctx, input).await.unwrap().id
     }
 
-    async fn members(&self, segment: &str, status: crate::pql::MembershipStatus) -> Vec<String> {
+    pub async fn members(
+        &self,
+        segment: &str,
+        status: crate::pql::MembershipStatus,
+    ) -> Vec<String> {
         let q = MemberListQuery {
             segment_id: segment.to_owned(),
             statuses: vec![status],
@@ -100,7 +104,7 @@ impl Fixture {
     }
 }
 
-fn sorted(ids: &[&String]) -> Vec<String> {
+pub(super) fn sorted(ids: &[&String]) -> Vec<String> {
     let mut v: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
     v.sort();
     v
@@ -118,7 +122,12 @@ fn pairs(rows: &[(&String, &String)]) -> Vec<StagedRow> {
 }
 
 /// Claims the only runnable job and commits `rows` as its findings; returns the job.
-async fn run_job(store: &Store, f: &Fixture, rows: &[(&String, &String)], now: i64) -> String {
+pub(super) async fn run_job(
+    store: &Store,
+    f: &Fixture,
+    rows: &[(&String, &String)],
+    now: i64,
+) -> String {
     store.queue_new_jobs(now).await.unwrap();
     let (lease, job) = store
         .claim_job("w1", now, LEASE)

@@ -3,6 +3,7 @@
 mod connect;
 mod definition_service;
 mod definitions;
+mod job_staging;
 mod jobs;
 mod memberships;
 mod profiles;

@@ -1,0 +1,187 @@
+//! Packed job staging on a real store: jobs of more than 64 segments (several words, the sign
+//! bit), staging cleared by the commit, the migration that replaced the old staging table, and
+//! PostgreSQL's planner statistics refreshed by ingestion.
+
+use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
+use sea_orm_migration::MigratorTrait;
+use serde_json::json;
+
+use super::jobs::{T0, fixture, run_job, sorted};
+use crate::domain::job::StatusCounts;
+use crate::pql::MembershipStatus::{Existing, Exited, Realized};
+use crate::store::migration::Migrator;
+use crate::store::planner_stats::MIN_ROWS;
+use crate::store::test_support::{ctx, store_tests};
+use crate::store::{Backend, Store};
+
+async fn count(store: &Store, sql: &str) -> i64 {
+    let row = store
+        .db
+        .query_one_raw(Statement::from_string(store.db.get_database_backend(), sql))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get_by_index(0).unwrap()
+}
+
+async fn seventy_segments_span_two_words(store: &Store) {
+    let f = fixture(store, 10);
+    let mut ids = Vec::new();
+    for i in 0..70 {
+        ids.push(f.definition(&format!("s{i}"), "true").await);
+    }
+    let all: Vec<&String> = ids.iter().collect();
+    let by_id = sorted(&all);
+    // Positions 0 and 63 (the sign bit) of word 0, and 0 and 5 of word 1.
+    let edges: Vec<&String> = [0, 63, 64, 69].iter().map(|&i| &by_id[i]).collect();
+    let p = f.profiles(&["a@x", "b@x", "c@x"]).await;
+    let (p1, p2) = (&p[0], &p[1]);
+
+    f.job(&all).await;
+    let mut rows: Vec<(&String, &String)> = edges.iter().map(|&s| (s, p1)).collect();
+    rows.extend(all.iter().map(|&s| (s, p2)));
+    let id = run_job(store, &f, &rows, T0).await;
+    for s in &ids {
+        let want = if edges.contains(&s) {
+            sorted(&[p1, p2])
+        } else {
+            sorted(&[p2])
+        };
+        assert_eq!(f.members(s, Realized).await, want, "segment {s}");
+    }
+    let job = f.jobs.get(&f.ctx, &id).await.unwrap();
+    assert_eq!(job.metrics.segmented_profile_counter.len(), 70);
+    assert_eq!(job.metrics.segmented_profile_counter[edges[1]], 2);
+    assert_eq!(job.metrics.segmented_profile_counter[&by_id[1]], 1);
+    assert_eq!(
+        count(store, "SELECT COUNT(*) FROM segment_job_staging").await,
+        0,
+        "the commit clears the staging"
+    );
+
+    // Second run: p1 stays only in the sign-bit segment, p2 stays everywhere.
+    f.clock.set(T0 + 1000);
+    f.job(&all).await;
+    let mut rows = vec![(edges[1], p1)];
+    rows.extend(all.iter().map(|&s| (s, p2)));
+    let id = run_job(store, &f, &rows, T0 + 1000).await;
+    assert_eq!(f.members(edges[1], Existing).await, sorted(&[p1, p2]));
+    for &s in [edges[0], edges[2], edges[3]].iter() {
+        assert_eq!(f.members(s, Exited).await, sorted(&[p1]), "segment {s}");
+        assert_eq!(f.members(s, Existing).await, sorted(&[p2]), "segment {s}");
+    }
+    let job = f.jobs.get(&f.ctx, &id).await.unwrap();
+    let counts = &job.metrics.segmented_profile_by_status_counter;
+    assert_eq!(
+        counts[edges[3]],
+        StatusCounts {
+            realized: 0,
+            existing: 1,
+            exited: 1
+        }
+    );
+    assert_eq!(
+        job.metrics.segmented_profile_by_namespace_counter[edges[1]]["Email"],
+        2
+    );
+}
+
+async fn postgres_statistics_follow_ingestion(store: &Store) {
+    let tuples = "SELECT CAST(reltuples AS BIGINT) FROM pg_class WHERE oid = 'profiles'::regclass";
+    let fresh = store.backend() == Backend::Postgres;
+    if fresh {
+        assert!(count(store, tuples).await <= 0, "never analysed yet");
+    }
+    let f = fixture(store, 10);
+    let n = usize::try_from(MIN_ROWS).unwrap();
+    let records = (0..n)
+        .map(|i| json!({"identityMap": {"Email": [{"id": format!("{i}@x")}]}}).to_string())
+        .collect();
+    let results = f
+        .profiles
+        .upsert_profiles(&ctx("ORG1", "prod"), records)
+        .await;
+    assert_eq!(results.unwrap().len(), n);
+    match store.backend() {
+        Backend::Postgres => assert_eq!(count(store, tuples).await, i64::try_from(n).unwrap()),
+        // SQLite plans without statistics: the store never runs ANALYZE there.
+        Backend::Sqlite => assert_eq!(
+            count(
+                store,
+                "SELECT COUNT(*) FROM sqlite_master WHERE name = 'sqlite_stat1'"
+            )
+            .await,
+            0
+        ),
+    }
+}
+
+store_tests!(
+    seventy_segments_span_two_words,
+    postgres_statistics_follow_ingestion
+);
+
+/// A job that a process of the previous version was running staged its rows in the table the
+/// migration drops: the migration fences it off so it starts again under a new attempt.
+#[tokio::test]
+async fn the_packed_staging_migration_fences_running_jobs() {
+    let db = Database::connect("sqlite::memory:").await.unwrap();
+    Migrator::up(&db, Some(2)).await.unwrap();
+    let job = |id: &str, status: &str| {
+        format!(
+            "INSERT INTO segment_jobs (id, org, sandbox, status, source, request_id, \
+             all_segments, segments, evaluation_time_ms, lease_owner, lease_expires_ms, attempts, \
+             profiles_done, profiles_total, metrics, errors, creation_time_ms, update_time_ms) \
+             VALUES ('{id}', 'O', 'prod', '{status}', 'api', 'r', false, '[]', 0, 'old/1', \
+             99999999999999, 1, 0, 0, '{{}}', '[]', 0, 0)"
+        )
+    };
+    for (id, status) in [("run", "PROCESSING"), ("done", "SUCCEEDED")] {
+        db.execute_unprepared(&job(id, status)).await.unwrap();
+    }
+    db.execute_unprepared(
+        "INSERT INTO segment_job_results VALUES ('run', 's', 'p', 'Email', NULL)",
+    )
+    .await
+    .unwrap();
+    Migrator::up(&db, None).await.unwrap();
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            DbBackend::Sqlite,
+            "SELECT id, attempts, lease_owner IS NULL, lease_expires_ms IS NULL FROM segment_jobs \
+             ORDER BY id",
+        ))
+        .await
+        .unwrap();
+    let got: Vec<(String, i64, bool, bool)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.try_get_by_index(0).unwrap(),
+                r.try_get_by_index(1).unwrap(),
+                r.try_get_by_index(2).unwrap(),
+                r.try_get_by_index(3).unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("done".into(), 1, false, false),
+            ("run".into(), 2, true, true)
+        ]
+    );
+    let tables = db
+        .query_one_raw(Statement::from_string(
+            DbBackend::Sqlite,
+            "SELECT group_concat(name) FROM sqlite_master WHERE name LIKE 'segment_job_%' \
+             AND type = 'table'",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let tables: String = tables.try_get_by_index(0).unwrap();
+    assert!(tables.contains("segment_job_staging"), "{tables}");
+    assert!(!tables.contains("segment_job_results"), "{tables}");
+    Migrator::down(&db, Some(1)).await.unwrap();
+}
