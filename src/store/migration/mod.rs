@@ -5,7 +5,7 @@ use sea_orm_migration::prelude::*;
 
 mod m0001_create_tables;
 mod m0002_segment_jobs;
-mod m0003_packed_staging;
+mod m0003_job_storage;
 
 pub struct Migrator;
 
@@ -15,7 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m0001_create_tables::Migration),
             Box::new(m0002_segment_jobs::Migration),
-            Box::new(m0003_packed_staging::Migration),
+            Box::new(m0003_job_storage::Migration),
         ]
     }
 }

@@ -122,7 +122,8 @@ store_tests!(
 );
 
 /// A job that a process of the previous version was running staged its rows in the table the
-/// migration drops: the migration fences it off so it starts again under a new attempt.
+/// migration drops: the migration fences it off so it starts again under a new attempt. The
+/// memberships survive their move into the clustered table.
 #[tokio::test]
 async fn the_packed_staging_migration_fences_running_jobs() {
     let db = Database::connect("sqlite::memory:").await.unwrap();
@@ -139,11 +140,12 @@ async fn the_packed_staging_migration_fences_running_jobs() {
     for (id, status) in [("run", "PROCESSING"), ("done", "SUCCEEDED")] {
         db.execute_unprepared(&job(id, status)).await.unwrap();
     }
-    db.execute_unprepared(
+    for row in [
         "INSERT INTO segment_job_results VALUES ('run', 's', 'p', 'Email', NULL)",
-    )
-    .await
-    .unwrap();
+        "INSERT INTO memberships VALUES ('O', 'prod', 's', 'p', 'realized', 7, 1)",
+    ] {
+        db.execute_unprepared(row).await.unwrap();
+    }
     Migrator::up(&db, None).await.unwrap();
     let rows = db
         .query_all_raw(Statement::from_string(
@@ -183,5 +185,23 @@ async fn the_packed_staging_migration_fences_running_jobs() {
     let tables: String = tables.try_get_by_index(0).unwrap();
     assert!(tables.contains("segment_job_staging"), "{tables}");
     assert!(!tables.contains("segment_job_results"), "{tables}");
+    let kept = db
+        .query_one_raw(Statement::from_string(
+            DbBackend::Sqlite,
+            "SELECT m.status || m.last_qualification_ms, t.sql FROM memberships m, sqlite_master t \
+             WHERE t.name = 'memberships'",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let (status, sql): (String, String) = (
+        kept.try_get_by_index(0).unwrap(),
+        kept.try_get_by_index(1).unwrap(),
+    );
+    assert_eq!(
+        status, "realized7",
+        "memberships are copied into the clustered table"
+    );
+    assert!(sql.contains("WITHOUT ROWID"), "{sql}");
     Migrator::down(&db, Some(1)).await.unwrap();
 }
