@@ -17,10 +17,10 @@ use sea_orm::{
 };
 use tracing::instrument;
 
-use super::entity::{event, membership, profile, segment_job, segment_job_staging};
+use super::entity::{membership, profile, segment_job, segment_job_staging};
 use super::job_staging::StagingLayout;
 use super::jobs::{job_of, to_json};
-use super::{Backend, Store, db_error, finish};
+use super::{Backend, Store, db_error, finish, raw_statement};
 use crate::context::Tenant;
 use crate::domain::job::{JobError, JobMetrics, JobStatus, SegmentJob};
 use crate::error::Error;
@@ -70,6 +70,34 @@ pub struct RawProfile {
     pub profile_id: String,
     pub document: String,
     pub events: Vec<String>,
+}
+
+/// Joins a profile's event documents in a page row: the ASCII record separator, which JSON text
+/// never contains (inside strings control characters are escaped, outside them only whitespace
+/// may appear).
+const EVENT_SEPARATOR: char = '\u{1e}';
+
+/// The page query of [`Store::raw_profile_page`] (binds org, sandbox, the id to start after or
+/// '' and the limit). Events are joined in the engine's order: by timestamp, then id.
+fn page_sql(backend: Backend, with_events: bool) -> &'static str {
+    match (backend, with_events) {
+        (_, false) => {
+            "SELECT p.id, p.document, NULL FROM profiles p WHERE p.org = ? AND p.sandbox = ? \
+             AND p.id > ? ORDER BY p.id LIMIT ?"
+        }
+        (Backend::Sqlite, true) => {
+            "SELECT p.id, p.document, (SELECT group_concat(e.document, char(30) \
+             ORDER BY e.timestamp_ms, e.event_id) FROM events e WHERE e.org = p.org \
+             AND e.sandbox = p.sandbox AND e.profile_id = p.id) FROM profiles p \
+             WHERE p.org = ? AND p.sandbox = ? AND p.id > ? ORDER BY p.id LIMIT ?"
+        }
+        (Backend::Postgres, true) => {
+            "SELECT p.id, p.document, (SELECT string_agg(e.document, chr(30) \
+             ORDER BY e.timestamp_ms, e.event_id) FROM events e WHERE e.org = p.org \
+             AND e.sandbox = p.sandbox AND e.profile_id = p.id) FROM profiles p \
+             WHERE p.org = ? AND p.sandbox = ? AND p.id > ? ORDER BY p.id LIMIT ?"
+        }
+    }
 }
 
 fn runnable_statuses() -> [&'static str; 2] {
@@ -394,7 +422,10 @@ impl Store {
     }
 
     /// The next keyset page of profiles (id > `after_id`, in id order) as stored text, with
-    /// their events when `with_events` (one query for the page's events).
+    /// their events when `with_events`, in one query: each profile row carries its events'
+    /// documents joined in their order (see [`page_sql`]), so the page costs one row per profile
+    /// instead of one per event (every row crosses from the database driver's thread to the
+    /// engine on its own).
     #[instrument(skip_all, err)]
     pub async fn raw_profile_page(
         &self,
@@ -403,51 +434,26 @@ impl Store {
         limit: u64,
         with_events: bool,
     ) -> Result<Vec<RawProfile>, Error> {
-        let mut q = profile::Entity::find()
-            .select_only()
-            .column(profile::Column::Id)
-            .column(profile::Column::Document)
-            .filter(profile::Column::Org.eq(&tenant.org))
-            .filter(profile::Column::Sandbox.eq(&tenant.sandbox));
-        if let Some(after) = after_id {
-            q = q.filter(profile::Column::Id.gt(after));
+        let values = vec![
+            tenant.org.clone().into(),
+            tenant.sandbox.clone().into(),
+            after_id.unwrap_or_default().to_owned().into(),
+            i64::try_from(limit).unwrap_or(i64::MAX).into(),
+        ];
+        let stmt = raw_statement(self.backend, page_sql(self.backend, with_events), values);
+        let rows = self.reads.query_all_raw(stmt).await.map_err(db_error)?;
+        let mut page = Vec::with_capacity(rows.len());
+        for row in rows {
+            let events: Option<String> = row.try_get_by_index(2).map_err(db_error)?;
+            page.push(RawProfile {
+                profile_id: row.try_get_by_index(0).map_err(db_error)?,
+                document: row.try_get_by_index(1).map_err(db_error)?,
+                events: events.map_or_else(Vec::new, |joined| {
+                    joined.split(EVENT_SEPARATOR).map(str::to_owned).collect()
+                }),
+            });
         }
-        let rows: Vec<(String, String)> = q
-            .order_by_asc(profile::Column::Id)
-            .limit(limit)
-            .into_tuple()
-            .all(&self.reads)
-            .await
-            .map_err(db_error)?;
-        let mut events: HashMap<String, Vec<String>> = HashMap::new();
-        if with_events && !rows.is_empty() {
-            let ids = rows.iter().map(|(id, _)| id.clone());
-            let event_rows: Vec<(String, String)> = event::Entity::find()
-                .select_only()
-                .column(event::Column::ProfileId)
-                .column(event::Column::Document)
-                .filter(event::Column::Org.eq(&tenant.org))
-                .filter(event::Column::Sandbox.eq(&tenant.sandbox))
-                .filter(event::Column::ProfileId.is_in(ids))
-                .order_by_asc(event::Column::ProfileId)
-                .order_by_asc(event::Column::TimestampMs)
-                .order_by_asc(event::Column::EventId)
-                .into_tuple()
-                .all(&self.reads)
-                .await
-                .map_err(db_error)?;
-            for (profile_id, document) in event_rows {
-                events.entry(profile_id).or_default().push(document);
-            }
-        }
-        Ok(rows
-            .into_iter()
-            .map(|(profile_id, document)| RawProfile {
-                events: events.remove(&profile_id).unwrap_or_default(),
-                profile_id,
-                document,
-            })
-            .collect())
+        Ok(page)
     }
 
     /// For each of `profile_ids`, the segments among `segment_ids` it is currently a member of

@@ -1,6 +1,7 @@
-//! Packed job staging on a real store: jobs of more than 64 segments (several words, the sign
-//! bit), staging cleared by the commit, the migration that replaced the old staging table, and
-//! PostgreSQL's planner statistics refreshed by ingestion.
+//! A job's storage on a real store: packed staging for jobs of more than 64 segments (several
+//! words, the sign bit), staging cleared by the commit, the migration that replaced the old
+//! staging table, the one-query page read, and PostgreSQL's planner statistics refreshed by
+//! ingestion.
 
 use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
 use sea_orm_migration::MigratorTrait;
@@ -116,11 +117,6 @@ async fn postgres_statistics_follow_ingestion(store: &Store) {
     }
 }
 
-store_tests!(
-    seventy_segments_span_two_words,
-    postgres_statistics_follow_ingestion
-);
-
 /// A job that a process of the previous version was running staged its rows in the table the
 /// migration drops: the migration fences it off so it starts again under a new attempt. The
 /// memberships survive their move into the clustered table.
@@ -205,3 +201,57 @@ async fn the_packed_staging_migration_fences_running_jobs() {
     assert!(sql.contains("WITHOUT ROWID"), "{sql}");
     Migrator::down(&db, Some(1)).await.unwrap();
 }
+
+/// The engine's page read: profiles in id order after the last one read, each with its events'
+/// documents in the engine's order (timestamp, then `_id`), none when events are not wanted.
+async fn pages_carry_each_profiles_events_in_order(store: &Store) {
+    let f = fixture(store, 10);
+    let p = f.profiles(&["a@x", "b@x", "c@x"]).await;
+    let email = |i: usize| {
+        let id = ["a@x", "b@x", "c@x"][i];
+        json!({"Email": [{"id": id}]})
+    };
+    let events = [
+        ("e2", "2024-01-02T00:00:00Z", 0),
+        ("e1", "2024-01-02T00:00:00Z", 0),
+        ("e0", "2024-01-03T00:00:00Z", 0),
+        ("e3", "2024-01-01T00:00:00Z", 2),
+    ]
+    .iter()
+    .map(|(id, ts, who)| {
+        json!({"_id": id, "timestamp": ts, "identityMap": email(*who)}).to_string()
+    })
+    .collect();
+    f.profiles.ingest_events(&f.ctx, events).await.unwrap();
+    let ids = |page: &[crate::store::RawProfile]| -> Vec<String> {
+        page.iter().map(|r| r.profile_id.clone()).collect()
+    };
+    let all = store
+        .raw_profile_page(f.tenant(), None, 10, true)
+        .await
+        .unwrap();
+    assert_eq!(ids(&all), sorted(&[&p[0], &p[1], &p[2]]));
+    let of = |id: &String| -> Vec<String> {
+        let raw = all.iter().find(|r| &r.profile_id == id).unwrap();
+        raw.events
+            .iter()
+            .map(|e| serde_json::from_str::<serde_json::Value>(e).unwrap()["_id"].to_string())
+            .collect()
+    };
+    assert_eq!(of(&p[0]), ["\"e1\"", "\"e2\"", "\"e0\""]);
+    assert!(of(&p[1]).is_empty());
+    assert_eq!(of(&p[2]), ["\"e3\""]);
+    let rest = store
+        .raw_profile_page(f.tenant(), Some(&all[0].profile_id), 1, false)
+        .await
+        .unwrap();
+    assert_eq!(ids(&rest), [all[1].profile_id.clone()]);
+    assert!(rest[0].events.is_empty(), "no events asked for");
+    assert!(rest[0].document.contains("identityMap"));
+}
+
+store_tests!(
+    seventy_segments_span_two_words,
+    postgres_statistics_follow_ingestion,
+    pages_carry_each_profiles_events_in_order,
+);
