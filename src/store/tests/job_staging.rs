@@ -7,8 +7,9 @@ use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
 use sea_orm_migration::MigratorTrait;
 use serde_json::json;
 
-use super::jobs::{T0, fixture, run_job, sorted};
+use super::jobs::{T0, fixture, run_job, run_job_with, sorted};
 use crate::domain::job::StatusCounts;
+use crate::domain::profile::ProfileLookup;
 use crate::pql::MembershipStatus::{Existing, Exited, Realized};
 use crate::store::migration::Migrator;
 use crate::store::planner_stats::MIN_ROWS;
@@ -250,7 +251,38 @@ async fn pages_carry_each_profiles_events_in_order(store: &Store) {
     assert!(rest[0].document.contains("identityMap"));
 }
 
+/// A profile deleted and a definition deleted after the job staged them are left out of the
+/// memberships and the counters.
+async fn deletions_while_the_job_runs_are_left_out(store: &Store) {
+    let f = fixture(store, 10);
+    let mut s = Vec::new();
+    for name in ["s1", "s2", "s3"] {
+        s.push(f.definition(name, "true").await);
+    }
+    let p = f.profiles(&["a@x", "b@x"]).await;
+    let (p1, p2) = (&p[0], &p[1]);
+    f.job(&[&s[0], &s[1], &s[2]]).await;
+    let rows = [(&s[0], p1), (&s[0], p2), (&s[1], p2), (&s[2], p1)];
+    let deletions = async {
+        f.profiles
+            .delete_profile(&f.ctx, &ProfileLookup::Id(p2.clone()))
+            .await
+            .unwrap();
+        f.definitions.delete(&f.ctx, &s[2]).await.unwrap();
+    };
+    let id = run_job_with(store, &f, &rows, T0, deletions).await;
+    assert_eq!(f.members(&s[0], Realized).await, sorted(&[p1]));
+    assert!(f.members(&s[1], Realized).await.is_empty());
+    let job = f.jobs.get(&f.ctx, &id).await.unwrap();
+    let counters = &job.metrics.segmented_profile_counter;
+    assert_eq!((counters[&s[0]], counters[&s[1]]), (1, 0));
+    assert!(!counters.contains_key(&s[2]), "{counters:?}");
+    let left = count(store, "SELECT COUNT(*) FROM memberships").await;
+    assert_eq!(left, 1, "only p1 in s1");
+}
+
 store_tests!(
+    deletions_while_the_job_runs_are_left_out,
     seventy_segments_span_two_words,
     postgres_statistics_follow_ingestion,
     pages_carry_each_profiles_events_in_order,

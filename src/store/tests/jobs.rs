@@ -128,6 +128,18 @@ pub(super) async fn run_job(
     rows: &[(&String, &String)],
     now: i64,
 ) -> String {
+    run_job_with(store, f, rows, now, async {}).await
+}
+
+/// [`run_job`], running `between` after the staging and before the commit (what changes while
+/// a job runs).
+pub(super) async fn run_job_with(
+    store: &Store,
+    f: &Fixture,
+    rows: &[(&String, &String)],
+    now: i64,
+    between: impl std::future::Future<Output = ()>,
+) -> String {
     store.queue_new_jobs(now).await.unwrap();
     let (lease, job) = store
         .claim_job("w1", now, LEASE)
@@ -149,6 +161,7 @@ pub(super) async fn run_job(
         .await
         .unwrap();
     assert_eq!(check, LeaseCheck::Held);
+    between.await;
     let (check, committed) = store
         .commit_job(
             &lease,
