@@ -20,7 +20,7 @@
 //! does not name), the counters (one read of the staged rows against the memberships), the
 //! upsert of the staged rows (which decides `realized` or `existing` as it writes each row),
 //! and the expired exits. The staged rows hold one profile each, its segments as bits
-//! (`job_staging`); the statements expand them with the job's segment positions (`POSITIONS`).
+//! (`job_staging`); the statements expand them with the job's segment positions (`sources`).
 
 use std::collections::BTreeMap;
 
@@ -43,24 +43,39 @@ const REALIZED: &str = "realized";
 const EXISTING: &str = "existing";
 const EXITED: &str = "exited";
 
-/// The job's live segments with their staging positions (`job_staging`): `live (segment_id,
-/// version, word, bit)`. Binds the job id, then the tenant. `MATERIALIZED` (PostgreSQL 12,
-/// SQLite 3.35) computes it once: inlined, PostgreSQL checked the definitions for every staged
-/// pair.
-const POSITIONS: &str = "WITH segs AS (SELECT s.segment_id, s.version, \
-     ROW_NUMBER() OVER (ORDER BY s.segment_id) - 1 AS pos \
-     FROM segment_job_segments s WHERE s.job_id = ?), \
-     live AS MATERIALIZED (SELECT segment_id, version, CAST(pos / 64 AS INTEGER) AS word, \
-     CAST(pos % 64 AS INTEGER) AS bit FROM segs WHERE EXISTS (SELECT 1 FROM segment_definitions d \
-     WHERE d.org = ? AND d.sandbox = ? AND d.id = segs.segment_id)) ";
+/// What the commit's statements start from (binds the job id and the tenant, twice):
+///
+/// - `live (segment_id, version, word, bit)`: the job's segments whose definitions still exist,
+///   with their staging positions (`job_staging`), computed once (`MATERIALIZED`: inlined,
+///   PostgreSQL checked the definitions for every staged pair);
+/// - `staged (profile_id, word, mask, namespaces)`: the job's staged rows of profiles that still
+///   exist. PostgreSQL materialises it, so each profile is looked up once rather than once per
+///   segment it is in; SQLite inlines it (`NOT MATERIALIZED`) and checks each row as it scans
+///   the staging anyway.
+///
+/// `MATERIALIZED` and `NOT MATERIALIZED` need PostgreSQL 12 and SQLite 3.35.
+fn sources(backend: Backend) -> String {
+    let staged = match backend {
+        Backend::Postgres => "MATERIALIZED",
+        Backend::Sqlite => "NOT MATERIALIZED",
+    };
+    format!(
+        "WITH segs AS (SELECT s.segment_id, s.version, \
+         ROW_NUMBER() OVER (ORDER BY s.segment_id) - 1 AS pos \
+         FROM segment_job_segments s WHERE s.job_id = ?), \
+         live AS MATERIALIZED (SELECT segment_id, version, CAST(pos / 64 AS INTEGER) AS word, \
+         CAST(pos % 64 AS INTEGER) AS bit FROM segs WHERE EXISTS (SELECT 1 FROM \
+         segment_definitions d WHERE d.org = ? AND d.sandbox = ? AND d.id = segs.segment_id)), \
+         staged AS {staged} (SELECT r.profile_id, r.word, r.mask, r.namespaces \
+         FROM segment_job_staging r WHERE r.job_id = ? AND EXISTS (SELECT 1 FROM profiles p \
+         WHERE p.id = r.profile_id AND p.org = ? AND p.sandbox = ?)) "
+    )
+}
 
-/// The staged (profile, segment) pairs of live segments and live profiles (`r`, `l`). `CROSS
-/// JOIN` keeps the staged rows outermost on SQLite (one pass over them, the few segments
-/// inside). Binds the job id, then the tenant.
-const STAGED_PAIRS: &str = "FROM segment_job_staging r CROSS JOIN live l \
-     WHERE r.job_id = ? AND l.word = r.word AND (r.mask >> l.bit) & 1 = 1 \
-     AND EXISTS (SELECT 1 FROM profiles p WHERE p.id = r.profile_id AND p.org = ? \
-     AND p.sandbox = ?)";
+/// The staged (profile, segment) pairs (`r`, `l`). `CROSS JOIN` keeps the staged rows outermost
+/// on SQLite (one pass over them, the few segments inside).
+const STAGED_PAIRS: &str =
+    "FROM staged r CROSS JOIN live l WHERE l.word = r.word AND (r.mask >> l.bit) & 1 = 1";
 
 /// Members of one segment that the staging does not name: they exited.
 const EXITS: &str = "UPDATE memberships SET status = ?, last_qualification_ms = ?, version = ? \
@@ -71,26 +86,28 @@ const EXITS: &str = "UPDATE memberships SET status = ?, last_qualification_ms = 
 /// Staged pairs per segment, set of identity namespaces and whether the profile is a member
 /// already (run after the exits, so a member is a staged one): both the status and the
 /// namespace counters in one read.
-fn counts_sql() -> String {
+fn counts_sql(backend: Backend) -> String {
     format!(
-        "{POSITIONS} SELECT l.segment_id, r.namespaces, CASE WHEN EXISTS (SELECT 1 FROM \
+        "{} SELECT l.segment_id, r.namespaces, CASE WHEN EXISTS (SELECT 1 FROM \
          memberships m WHERE m.org = ? AND m.sandbox = ? AND m.segment_id = l.segment_id \
          AND m.profile_id = r.profile_id AND m.status IN (?, ?)) THEN 1 ELSE 0 END AS member, \
-         COUNT(*) {STAGED_PAIRS} GROUP BY l.segment_id, r.namespaces, member"
+         COUNT(*) {STAGED_PAIRS} GROUP BY l.segment_id, r.namespaces, member",
+        sources(backend)
     )
 }
 
 /// The staged pairs become memberships: a row the profile has already (a member staying in,
 /// an earlier exit re-entering) is updated in place, `existing` if it was a member, else
 /// `realized`; the others are inserted as `realized`.
-fn upsert_sql() -> String {
+fn upsert_sql(backend: Backend) -> String {
     format!(
-        "{POSITIONS} INSERT INTO memberships (org, sandbox, segment_id, profile_id, status, \
+        "{} INSERT INTO memberships (org, sandbox, segment_id, profile_id, status, \
          last_qualification_ms, version) SELECT CAST(? AS TEXT), CAST(? AS TEXT), l.segment_id, \
          r.profile_id, CAST(? AS TEXT), CAST(? AS BIGINT), l.version {STAGED_PAIRS} \
          ON CONFLICT (org, sandbox, segment_id, profile_id) DO UPDATE SET \
          status = CASE WHEN memberships.status IN (?, ?) THEN ? ELSE ? END, \
-         last_qualification_ms = excluded.last_qualification_ms, version = excluded.version"
+         last_qualification_ms = excluded.last_qualification_ms, version = excluded.version",
+        sources(backend)
     )
 }
 
@@ -223,9 +240,10 @@ impl Commit<'_> {
         Ok(())
     }
 
-    /// The job's positions and the tenant, as `POSITIONS` then `STAGED_PAIRS` bind them.
-    fn positions(&self) -> Vec<sea_orm::Value> {
-        vec![self.job(), self.org(), self.sandbox()]
+    /// What [`sources`] binds.
+    fn sources(&self) -> Vec<sea_orm::Value> {
+        let once = [self.job(), self.org(), self.sandbox()];
+        once.iter().chain(&once).cloned().collect()
     }
 
     /// Marks the members that did not qualify `exited`, per live segment; returns how many
@@ -294,10 +312,9 @@ impl Commit<'_> {
         for (segment, n) in exited {
             by_status.entry(segment).or_default().exited = n;
         }
-        let mut v = self.positions();
+        let mut v = self.sources();
         v.extend([self.org(), self.sandbox(), REALIZED.into(), EXISTING.into()]);
-        v.extend(self.positions());
-        for row in self.query(&counts_sql(), v).await? {
+        for row in self.query(&counts_sql(self.store.backend), v).await? {
             let segment: String = row.try_get_by_index(0).map_err(db_error)?;
             let namespaces: String = row.try_get_by_index(1).map_err(db_error)?;
             let member: i32 = row.try_get_by_index(2).map_err(db_error)?;
@@ -327,21 +344,20 @@ impl Commit<'_> {
     }
 
     async fn swap_memberships(&self) -> Result<(), Error> {
-        let mut v = self.positions();
+        let mut v = self.sources();
         v.extend([
             self.org(),
             self.sandbox(),
             REALIZED.into(),
             self.evaluation_time_ms.into(),
         ]);
-        v.extend(self.positions());
         v.extend([
             REALIZED.into(),
             EXISTING.into(),
             EXISTING.into(),
             REALIZED.into(),
         ]);
-        self.exec(&upsert_sql(), v).await?;
+        self.exec(&upsert_sql(self.store.backend), v).await?;
         let retention_cutoff = self.evaluation_time_ms.saturating_sub(EXITED_RETENTION_MS);
         let v = vec![
             self.org(),
