@@ -23,7 +23,7 @@ use super::plan::Plan;
 use crate::domain::Clock;
 use crate::domain::job::{JobError, JobMetrics, JobStatus, SegmentJob};
 use crate::error::Error;
-use crate::store::{JobLease, LeaseCheck, RawProfile, StagedRow, Store};
+use crate::store::{JobLease, LeaseCheck, RawProfile, StagedRow, StagingLayout, Store};
 
 /// Why a run stopped.
 #[derive(Debug)]
@@ -269,6 +269,7 @@ impl JobRun {
         let tenant = &self.lease.tenant;
         let page_size = self.options.page_size;
         let mut phases = Phases::default();
+        let layout = self.store.staging_layout(&self.lease).await?;
         let (first, took) =
             timed(
                 self.store
@@ -293,7 +294,7 @@ impl JobRun {
                 page_size,
                 plan.needs_events,
             ));
-            let staging = timed(self.stage(unstaged.take()));
+            let staging = timed(self.stage(&layout, unstaged.take()));
             let started = Instant::now();
             let ((outcome, evaluating), (next, reading), (staged, staging)) =
                 tokio::join!(evaluation, next, staging);
@@ -316,7 +317,7 @@ impl JobRun {
                 tokio::time::sleep(self.options.page_pause).await;
             }
         }
-        let (staged, staging) = timed(self.stage(unstaged)).await;
+        let (staged, staging) = timed(self.stage(&layout, unstaged)).await;
         phases.stage += staging;
         if let Some(ending) = Self::ending_of(staged?) {
             return Ok(Err(ending));
@@ -327,13 +328,18 @@ impl JobRun {
 
     /// Stages one evaluated page's findings with the progress so far (nothing to do before the
     /// first page is evaluated).
-    async fn stage(&self, page: Option<(Vec<StagedRow>, u64)>) -> Result<LeaseCheck, Error> {
+    async fn stage(
+        &self,
+        layout: &StagingLayout,
+        page: Option<(Vec<StagedRow>, u64)>,
+    ) -> Result<LeaseCheck, Error> {
         let Some((qualified, done)) = page else {
             return Ok(LeaseCheck::Held);
         };
         self.store
             .stage_job_page(
                 &self.lease,
+                layout,
                 &qualified,
                 done,
                 self.clock.now_ms(),

@@ -78,26 +78,25 @@ pub struct RawProfile {
 const EVENT_SEPARATOR: char = '\u{1e}';
 
 /// The page query of [`Store::raw_profile_page`] (binds org, sandbox, the id to start after or
-/// '' and the limit). Events are joined in the engine's order: by timestamp, then id.
-fn page_sql(backend: Backend, with_events: bool) -> &'static str {
-    match (backend, with_events) {
-        (_, false) => {
-            "SELECT p.id, p.document, NULL FROM profiles p WHERE p.org = ? AND p.sandbox = ? \
-             AND p.id > ? ORDER BY p.id LIMIT ?"
-        }
-        (Backend::Sqlite, true) => {
-            "SELECT p.id, p.document, (SELECT group_concat(e.document, char(30) \
-             ORDER BY e.timestamp_ms, e.event_id) FROM events e WHERE e.org = p.org \
-             AND e.sandbox = p.sandbox AND e.profile_id = p.id) FROM profiles p \
-             WHERE p.org = ? AND p.sandbox = ? AND p.id > ? ORDER BY p.id LIMIT ?"
-        }
-        (Backend::Postgres, true) => {
-            "SELECT p.id, p.document, (SELECT string_agg(e.document, chr(30) \
-             ORDER BY e.timestamp_ms, e.event_id) FROM events e WHERE e.org = p.org \
-             AND e.sandbox = p.sandbox AND e.profile_id = p.id) FROM profiles p \
-             WHERE p.org = ? AND p.sandbox = ? AND p.id > ? ORDER BY p.id LIMIT ?"
-        }
-    }
+/// '' and the limit). Events are joined in the engine's order: by timestamp, then id; the two
+/// backends only spell the ordered aggregate differently.
+fn page_sql(backend: Backend, with_events: bool) -> String {
+    let events = if with_events {
+        let ordered_join = match backend {
+            Backend::Sqlite => "group_concat(e.document, char(30)",
+            Backend::Postgres => "string_agg(e.document, chr(30)",
+        };
+        format!(
+            "(SELECT {ordered_join} ORDER BY e.timestamp_ms, e.event_id) FROM events e \
+             WHERE e.org = p.org AND e.sandbox = p.sandbox AND e.profile_id = p.id)"
+        )
+    } else {
+        "NULL".to_owned()
+    };
+    format!(
+        "SELECT p.id, p.document, {events} FROM profiles p WHERE p.org = ? AND p.sandbox = ? \
+         AND p.id > ? ORDER BY p.id LIMIT ?"
+    )
 }
 
 fn runnable_statuses() -> [&'static str; 2] {
@@ -327,6 +326,7 @@ impl Store {
     pub async fn stage_job_page(
         &self,
         lease: &JobLease,
+        layout: &StagingLayout,
         qualified: &[StagedRow],
         profiles_done: u64,
         now_ms: i64,
@@ -334,9 +334,9 @@ impl Store {
     ) -> Result<LeaseCheck, Error> {
         let txn = self.db.begin().await.map_err(db_error)?;
         let result = stage_in(
-            self,
             &txn,
             lease,
+            layout,
             qualified,
             profiles_done,
             now_ms,
@@ -440,7 +440,7 @@ impl Store {
             after_id.unwrap_or_default().to_owned().into(),
             i64::try_from(limit).unwrap_or(i64::MAX).into(),
         ];
-        let stmt = raw_statement(self.backend, page_sql(self.backend, with_events), values);
+        let stmt = raw_statement(self.backend, &page_sql(self.backend, with_events), values);
         let rows = self.reads.query_all_raw(stmt).await.map_err(db_error)?;
         let mut page = Vec::with_capacity(rows.len());
         for row in rows {
@@ -494,9 +494,9 @@ impl Store {
 }
 
 async fn stage_in(
-    store: &Store,
     txn: &DatabaseTransaction,
     lease: &JobLease,
+    layout: &StagingLayout,
     qualified: &[StagedRow],
     profiles_done: u64,
     now_ms: i64,
@@ -520,7 +520,6 @@ async fn stage_in(
     if done.rows_affected == 0 {
         return classify(txn, lease).await;
     }
-    let layout = StagingLayout::read(store, txn, &lease.job_id).await?;
     let rows = layout.pack(&lease.job_id, qualified)?;
     for chunk in power_of_two_chunks(&rows, STAGE_INSERT_CHUNK) {
         segment_job_staging::Entity::insert_many(chunk.iter().cloned())

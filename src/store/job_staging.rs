@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use sea_orm::{ConnectionTrait, Set};
 
 use super::entity::segment_job_staging;
-use super::job_runs::StagedRow;
+use super::job_runs::{JobLease, StagedRow};
 use super::{Store, db_error, raw_statement};
 use crate::error::Error;
 
@@ -30,10 +30,12 @@ pub(super) struct LayoutSegment {
     pub bit: i32,
 }
 
-/// Where each of a job's segments sits in the staged bits.
+/// Where each of a job's segments sits in the staged bits: read once per run
+/// ([`Store::staging_layout`]) and handed to every page's staging, since a job's segments never
+/// change while it runs.
 #[derive(Debug, Clone, Default)]
-pub(super) struct StagingLayout {
-    pub segments: Vec<LayoutSegment>,
+pub struct StagingLayout {
+    pub(super) segments: Vec<LayoutSegment>,
     position: HashMap<String, usize>,
 }
 
@@ -42,8 +44,8 @@ const LAYOUT: &str = "SELECT s.segment_id, s.version, CASE WHEN EXISTS (SELECT 1
      THEN 1 ELSE 0 END FROM segment_job_segments s WHERE s.job_id = ? ORDER BY s.segment_id";
 
 impl StagingLayout {
-    /// Reads the layout of `job_id` (inside the caller's transaction).
-    pub async fn read<C: ConnectionTrait>(
+    /// Reads the layout of `job_id` through `conn`.
+    pub(super) async fn read<C: ConnectionTrait>(
         store: &Store,
         conn: &C,
         job_id: &str,
@@ -68,12 +70,12 @@ impl StagingLayout {
     }
 
     /// The job's segments whose definitions still exist.
-    pub fn live(&self) -> impl Iterator<Item = &LayoutSegment> {
+    pub(super) fn live(&self) -> impl Iterator<Item = &LayoutSegment> {
         self.segments.iter().filter(|s| s.live)
     }
 
     /// Packs one page's findings into staging rows, in profile order.
-    pub fn pack(
+    pub(super) fn pack(
         &self,
         job_id: &str,
         qualified: &[StagedRow],
@@ -103,6 +105,13 @@ impl StagingLayout {
                 },
             )
             .collect())
+    }
+}
+
+impl Store {
+    /// The staging layout of a claimed job, for [`Store::stage_job_page`].
+    pub async fn staging_layout(&self, lease: &JobLease) -> Result<StagingLayout, Error> {
+        StagingLayout::read(self, &self.reads, &lease.job_id).await
     }
 }
 

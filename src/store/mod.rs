@@ -47,6 +47,7 @@ pub(crate) mod test_support;
 mod tests;
 
 pub use job_runs::{JobLease, LeaseCheck, NAMESPACE_SEPARATOR, RawProfile, StagedRow};
+pub use job_staging::StagingLayout;
 pub use profiles::ProfileWithEvents;
 
 /// Where the embedded store lives when no database URL is configured.

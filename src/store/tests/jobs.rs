@@ -157,7 +157,14 @@ pub(super) async fn run_job_with(
         LeaseCheck::Held
     );
     let check = store
-        .stage_job_page(&lease, &pairs(rows), 3, now, LEASE)
+        .stage_job_page(
+            &lease,
+            &store.staging_layout(&lease).await.unwrap(),
+            &pairs(rows),
+            3,
+            now,
+            LEASE,
+        )
         .await
         .unwrap();
     assert_eq!(check, LeaseCheck::Held);
@@ -281,7 +288,14 @@ async fn a_lost_lease_writes_nothing(store: &Store) {
     let late = T0 + LEASE + 2;
     assert_eq!(
         store
-            .stage_job_page(&a, &rows, 1, late, LEASE)
+            .stage_job_page(
+                &a,
+                &store.staging_layout(&a).await.unwrap(),
+                &rows,
+                1,
+                late,
+                LEASE
+            )
             .await
             .unwrap(),
         LeaseCheck::Lost
@@ -336,13 +350,27 @@ async fn cancels_end_without_touching_memberships(store: &Store) {
     assert_eq!(job.id, running);
     let rows = pairs(&[(&s1, &p[0])]);
     store
-        .stage_job_page(&lease, &rows, 1, T0, LEASE)
+        .stage_job_page(
+            &lease,
+            &store.staging_layout(&lease).await.unwrap(),
+            &rows,
+            1,
+            T0,
+            LEASE,
+        )
         .await
         .unwrap();
     f.jobs.cancel(&f.ctx, &running).await.unwrap();
     assert_eq!(
         store
-            .stage_job_page(&lease, &rows, 1, T0, LEASE)
+            .stage_job_page(
+                &lease,
+                &store.staging_layout(&lease).await.unwrap(),
+                &rows,
+                1,
+                T0,
+                LEASE
+            )
             .await
             .unwrap(),
         LeaseCheck::Cancelling
